@@ -1,0 +1,1 @@
+"""orderflow: the checkout brain of storefront services on Centra."""

@@ -1,0 +1,100 @@
+"""Starting a payment and the actions Centra answers with."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from orderflow.address import Address
+from orderflow.receipt import Receipt
+
+
+@attrs.frozen
+class PaymentRequest:
+    """The shopper's details and choices sent to start the payment (Centra's payment body).
+
+    ``selection`` is filled in by the transport from the checkout; callers may leave it out.
+    """
+
+    payment_method: str
+    address: Address
+    payment_return_page: str
+    payment_failed_page: str
+    terms_and_conditions: bool = False
+    selection: str | None = None
+    payment_method_callback_page: str | None = None
+    shipping_address: Address | None = None
+    payment_method_specific_fields: Any = None
+    consents: tuple[Any, ...] | None = None
+    additional_fields: tuple[Any, ...] | None = None
+    customer_club_fields: tuple[Any, ...] | None = None
+    internal_order: bool | None = None
+    ip_address: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class PaymentResultRequest:
+    """The payment provider's answer, posted to Centra's payment result (names unchanged)."""
+
+    payment_method_fields: dict[str, str]
+    selection: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class FormAction:
+    """``form``: inject ``form_html`` (a Klarna-like widget or an auto-submitting form)."""
+
+    kind: ClassVar[str] = "form"
+    form_html: str
+    form_fields: dict[str, Any] | None = None
+    form_url: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class RedirectAction:
+    """``redirect``: send the shopper's browser to ``url``."""
+
+    kind: ClassVar[str] = "redirect"
+    url: str
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class JavascriptAction:
+    """``javascript``: run ``code`` or dispatch ``form_type`` with ``form_fields`` (drop-ins)."""
+
+    kind: ClassVar[str] = "javascript"
+    code: str | None = None
+    form_fields: dict[str, Any] | None = None
+    form_type: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class SuccessAction:
+    """``success``: paid already; the order itself is the receipt."""
+
+    kind: ClassVar[str] = "success"
+    receipt: Receipt
+
+
+@attrs.frozen
+class FailedAction:
+    """``failed``: the payment failed; ``errors`` says why (``{"paymentMethod": "failed"}``)."""
+
+    kind: ClassVar[str] = "failed"
+    errors: dict[str, str] = attrs.field(factory=dict)
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+PaymentAction = FormAction | RedirectAction | JavascriptAction | SuccessAction | FailedAction
+"""What starting a payment answers: one action for the shopper's browser."""
+
+ACTION_TYPES: dict[str, type[PaymentAction]] = {
+    cls.kind: cls
+    for cls in (FormAction, RedirectAction, JavascriptAction, SuccessAction, FailedAction)
+}

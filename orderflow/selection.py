@@ -1,0 +1,87 @@
+"""The selection (Centra's cart) and the answer every cart-changing call returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from orderflow.address import Address
+from orderflow.money import CurrencyFormat
+from orderflow.receipt import Discounts, Item, Totals
+
+
+@attrs.frozen
+class Selection:
+    """The cart: its lines, discounts and totals (``$.selection`` in Centra's answer)."""
+
+    selection: str
+    currency: str
+    items: tuple[Item, ...]
+    totals: Totals
+    discounts: Discounts | None = None
+    currency_format: CurrencyFormat | None = None
+    payment_method: str | None = None
+    shipping_method: str | None = None
+    country: str | None = None
+    language: str | None = None
+    address: Address | None = None
+    shipping_address: Address | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class PaymentMethod:
+    """A payment method the selection can be paid with."""
+
+    payment_method: str
+    name: str | None = None
+    supports_initialize: bool | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class ShippingMethod:
+    """A shipping method the selection can be shipped with."""
+
+    shipping_method: str
+    name: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class Location:
+    """Where the shopper is; ``ship_to`` false means the checkout cannot complete."""
+
+    country: str | None = None
+    ship_to: bool = True
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class UnavailableItem:
+    """An item Centra removed from the selection because it is out of stock (a 410 answer)."""
+
+    item: str
+    original_quantity: int
+    unavailable: int
+    available: int
+    product: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class SelectionResponse:
+    """What a cart-changing call answers: the selection and what the checkout can use with it."""
+
+    selection: Selection
+    payment_methods: tuple[PaymentMethod, ...] = ()
+    shipping_methods: tuple[ShippingMethod, ...] = ()
+    location: Location | None = None
+    token: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def selection_id(self) -> str:
+        """The selection's id (Centra's ``selection`` field)."""
+        return self.selection.selection
