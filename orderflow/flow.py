@@ -222,8 +222,11 @@ FLOW: tuple[Rule, ...] = (
     Rule(Event.REOPEN, (S.CONFIRMED, S.PAYMENT_FAILED), _CART, "none"),
     Rule(Event.START_PAYMENT, (S.CONFIRMED,),
          (S.PAYMENT_PENDING, S.PAID, S.PAYMENT_FAILED, S.SELECTION), "start payment"),
+    # payment_pending is a destination too: Centra rarely answers a payment result with a new
+    # action (a redirect), and the shopper must follow it before the order exists.
     Rule(Event.COMPLETE_PAYMENT, (S.PAYMENT_PENDING, S.PAYMENT_FAILED),
-         (S.PAID, S.PAYMENT_FAILED, S.SELECTION), "payment result, at most once per order"),
+         (S.PAID, S.PAYMENT_FAILED, S.SELECTION, S.PAYMENT_PENDING),
+         "payment result, at most once per order"),
     Rule(Event.FAIL_PAYMENT, (S.PAYMENT_PENDING,), (S.PAYMENT_FAILED,), "none"),
     Rule(Event.RETRY_PAYMENT, (S.PAYMENT_FAILED,), (S.CONFIRMED,), "none"),
     Rule(Event.RECONCILE, (S.PAYMENT_PENDING,), (S.PAID, S.PAYMENT_PENDING),

@@ -1,0 +1,58 @@
+"""The package's public surface: what it exports, and what importing it must not load."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import orderflow
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE_MODULES = ["address", "checkout", "clock", "errors", "money", "payment", "ports", "receipt",
+                "selection", "service"]
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    # ruff's RUF022 order: CONSTANTS, then Classes, then functions.
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+
+def test_the_core_imports_no_adapter_and_no_io_library() -> None:
+    probe = ("import sys, orderflow; "
+             "print(' '.join(m for m in ('adapters', 'httpx', 'sqlite3', 'psycopg', 'starlette',"
+             " 'uvicorn') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    assert done.stdout.strip() == ""
+
+
+def test_all_is_sorted_and_importable() -> None:
+    assert orderflow.__all__ == sorted(orderflow.__all__, key=_isort_key)
+    for name in orderflow.__all__:
+        assert hasattr(orderflow, name), name
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_every_public_class_of_the_core_is_exported(module: str) -> None:
+    loaded = importlib.import_module(f"orderflow.{module}")
+    public = {
+        name for name, value in vars(loaded).items()
+        if inspect.isclass(value) and value.__module__ == loaded.__name__
+        and not name.startswith("_")
+    }
+    assert public <= set(orderflow.__all__)
+
+
+def test_the_readme_embedding_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- embedding-example -->")
+    code = readme[start:].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "readme_example"}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert (tmp_path / "checkouts.db").exists()
