@@ -54,6 +54,10 @@ def world() -> World:
     return World(fake, store, clock, service)
 
 
+# The provider's answer without its proof of payment: Centra declines it.
+DECLINED = {"centraPaymentMethod": "klarna-playground"}
+
+
 def events(checkout: Checkout) -> list[tuple[str | None, str, str]]:
     return [(r.source and r.source.value, r.event.value, r.dest.value) for r in checkout.history]
 
@@ -170,7 +174,7 @@ def test_a_success_action_is_paid_at_once_with_the_order_as_receipt(world: World
 
 def test_out_of_stock_at_payment_goes_back_to_the_cart_without_the_items(world: World) -> None:
     confirmed = world.confirmed()
-    world.fake.set_stock(SEED_ITEM, 0)
+    world.fake.stock[SEED_ITEM] = 0
     back = world.service.start_payment(confirmed.id)
     assert back.state is State.SELECTION
     assert back.items == ()
@@ -180,7 +184,7 @@ def test_out_of_stock_at_payment_goes_back_to_the_cart_without_the_items(world: 
 
 def test_a_declined_payment_result_fails_and_a_retry_can_still_pay(world: World) -> None:
     pending = world.pending()
-    declined = world.service.complete_payment(pending.id, {"klarna_order": "declined"})
+    declined = world.service.complete_payment(pending.id, DECLINED)
     assert declined.state is State.PAYMENT_FAILED and declined.last_error
     retried = world.service.retry_payment(pending.id)
     assert retried.state is State.CONFIRMED
@@ -194,10 +198,9 @@ def test_the_same_declined_answer_twice_returns_the_first_result_without_a_call(
     world: World,
 ) -> None:
     pending = world.pending()
-    fields = {"klarna_order": "declined"}
-    first = world.service.complete_payment(pending.id, fields)
+    first = world.service.complete_payment(pending.id, DECLINED)
     calls = world.fake.calls["payment_result"]
-    second = world.service.complete_payment(pending.id, fields)
+    second = world.service.complete_payment(pending.id, DECLINED)
     assert second == first and world.fake.calls["payment_result"] == calls
 
 
