@@ -43,12 +43,18 @@ def _receipt_lines(receipt: Receipt) -> list[str]:
     lines = [f"order {receipt.order}: {receipt.status_description or receipt.status}"]
     for item in receipt.items:
         name = " ".join(p for p in (item.brand_name, item.product_name, item.size) if p)
-        lines.append(f"  {item.quantity} x {item.item} {name} ({item.sku})  "
-                     f"{_display(item.total_price)}")
+        lines.append(
+            f"  {item.quantity} x {item.item} {name} ({item.sku})  {_display(item.total_price)}"
+        )
     totals = receipt.totals
-    lines.append(f"  total {_display(totals.grand_total_price)}"
-                 + (f", of which tax {_display(totals.grand_total_price_tax)}"
-                    if totals.grand_total_price_tax else ""))
+    lines.append(
+        f"  total {_display(totals.grand_total_price)}"
+        + (
+            f", of which tax {_display(totals.grand_total_price_tax)}"
+            if totals.grand_total_price_tax
+            else ""
+        )
+    )
     return lines
 
 
@@ -103,8 +109,10 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         else:
             if checkout.receipt is not None:
                 print("\n".join(_receipt_lines(checkout.receipt)), file=out)
-            print(f"checkout {checkout.id} stored in {db if args.db else 'a temporary file'}",
-                  file=out)
+            print(
+                f"checkout {checkout.id} stored in {db if args.db else 'a temporary file'}",
+                file=out,
+            )
     return 0 if checkout.state.value == "paid" else EXIT_FAILED
 
 
@@ -114,10 +122,13 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 def _svg(dot_source: str) -> str:
     dot = shutil.which("dot")
     if dot is None:
-        raise UserError("--format svg needs Graphviz's dot: install it (Debian: "
-                        "apt-get install graphviz; macOS: brew install graphviz)")
-    done = subprocess.run([dot, "-Tsvg"], input=dot_source, capture_output=True, text=True,
-                          check=False)
+        raise UserError(
+            "--format svg needs Graphviz's dot: install it (Debian: "
+            "apt-get install graphviz; macOS: brew install graphviz)"
+        )
+    done = subprocess.run(
+        [dot, "-Tsvg"], input=dot_source, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise UserError(f"dot failed: {done.stderr.strip().splitlines()[-1:]}")
     return done.stdout
@@ -156,8 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the seed's order flow against a fake Centra")
     demo.add_argument("--db", help="SQLite file to keep the checkout in (default: a temporary one)")
     demo.add_argument("--json", action="store_true", help="print one JSON document")
-    demo.add_argument("--transport", choices=["fake"], default="fake",
-                      help="how to reach Centra (default: the in-process fake)")
+    demo.add_argument(
+        "--transport",
+        choices=["fake"],
+        default="fake",
+        help="how to reach Centra (default: the in-process fake)",
+    )
     demo.set_defaults(run=cmd_demo)
 
     draw = commands.add_parser("diagram", help="print the order-flow diagram")

@@ -25,6 +25,7 @@ from orderflow.errors import (
     OutOfStock,
     PayloadError,
     Refusal,
+    StoreError,
 )
 from orderflow.flow import FLOW, Event, Rule, State, TransitionRecord
 from orderflow.money import CurrencyFormat, Money
@@ -99,6 +100,7 @@ __all__ = [
     "ShippingMethod",
     "State",
     "Store",
+    "StoreError",
     "SuccessAction",
     "SystemClock",
     "Totals",

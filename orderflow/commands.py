@@ -96,8 +96,9 @@ class CheckoutCommands:
 
     # --- building blocks --------------------------------------------------------------------
 
-    def _fire(self, checkout: Checkout, event: Event, dest: State, detail: str = "", **changes: Any
-              ) -> Checkout:
+    def _fire(
+        self, checkout: Checkout, event: Event, dest: State, detail: str = "", **changes: Any
+    ) -> Checkout:
         now = self.clock.now()
         moved = flow.fire(checkout, event, dest, now, detail)
         return attrs.evolve(moved, updated_at=now, **changes)
@@ -123,8 +124,9 @@ class CheckoutCommands:
                 return current
             dest, detail, changes = decided
             try:
-                return self._save(self._fire(current, event, dest, detail, **changes),
-                                  current.version)
+                return self._save(
+                    self._fire(current, event, dest, detail, **changes), current.version
+                )
             except ConcurrencyConflict:
                 continue
         current = self.store.load(checkout_id)
@@ -182,32 +184,58 @@ class CheckoutCommands:
         assert checkout.details is not None  # confirm stored them
         request = attrs.evolve(checkout.details, selection=checkout.selection_id)
         try:
-            action: PaymentAction = yield Call(
-                START_PAYMENT_CALL, (checkout.selection_id, request)
-            )
+            action: PaymentAction = yield Call(START_PAYMENT_CALL, (checkout.selection_id, request))
         except OutOfStock as error:
-            back = self._fire(checkout, Event.START_PAYMENT, State.SELECTION,
-                              _out_of_stock(error), cart=error.selection or checkout.cart,
-                              last_error=str(error))
+            back = self._fire(
+                checkout,
+                Event.START_PAYMENT,
+                State.SELECTION,
+                _out_of_stock(error),
+                cart=error.selection or checkout.cart,
+                last_error=str(error),
+            )
             return self._save(back, checkout.version)
         except OutcomeUnknown as error:
             # Centra may have started the payment (or even taken it); reconcile finds out.
-            unknown = self._fire(checkout, Event.START_PAYMENT, State.PAYMENT_PENDING,
-                                 "outcome unknown", outcome_unknown=START_PAYMENT_CALL,
-                                 last_error=str(error))
+            unknown = self._fire(
+                checkout,
+                Event.START_PAYMENT,
+                State.PAYMENT_PENDING,
+                "outcome unknown",
+                outcome_unknown=START_PAYMENT_CALL,
+                last_error=str(error),
+            )
             self._save(unknown, checkout.version)
             raise
         if isinstance(action, SuccessAction):
-            after = self._fire(checkout, Event.START_PAYMENT, State.PAID,
-                               f"order {action.receipt.order}", receipt=action.receipt,
-                               payment_action=action, last_error=None)
+            after = self._fire(
+                checkout,
+                Event.START_PAYMENT,
+                State.PAID,
+                f"order {action.receipt.order}",
+                receipt=action.receipt,
+                payment_action=action,
+                last_error=None,
+            )
         elif isinstance(action, FailedAction):
             reason = _reasons(action.errors)
-            after = self._fire(checkout, Event.START_PAYMENT, State.PAYMENT_FAILED,
-                               f"failed: {reason}", payment_action=action, last_error=reason)
+            after = self._fire(
+                checkout,
+                Event.START_PAYMENT,
+                State.PAYMENT_FAILED,
+                f"failed: {reason}",
+                payment_action=action,
+                last_error=reason,
+            )
         else:
-            after = self._fire(checkout, Event.START_PAYMENT, State.PAYMENT_PENDING,
-                               f"action {action.kind}", payment_action=action, last_error=None)
+            after = self._fire(
+                checkout,
+                Event.START_PAYMENT,
+                State.PAYMENT_PENDING,
+                f"action {action.kind}",
+                payment_action=action,
+                last_error=None,
+            )
         return self._save(after, checkout.version)
 
     def _claimed(self, checkout_id: str, owner: str) -> Generator[Effect, Any, Checkout | None]:
@@ -292,7 +320,9 @@ class CheckoutCommands:
 
     # --- idempotency ------------------------------------------------------------------------
 
-    def _recall(self, key: str, command: str, params: Mapping[str, Any]) -> tuple[str, Checkout | None]:
+    def _recall(
+        self, key: str, command: str, params: Mapping[str, Any]
+    ) -> tuple[str, Checkout | None]:
         fingerprint = _fingerprint(command, params)
         record = self.store.recall(key, self.clock.now())
         if record is None:
@@ -323,8 +353,12 @@ def _paid_by(receipt: Receipt) -> _Outcome:
     def outcome(current: Checkout) -> tuple[State, str, dict[str, Any]] | None:
         if current.state is State.PAID:
             return None
-        return State.PAID, f"order {receipt.order}", {
-            "receipt": receipt, "outcome_unknown": None, "last_error": None}
+        return (
+            State.PAID,
+            f"order {receipt.order}",
+            {"receipt": receipt, "outcome_unknown": None, "last_error": None},
+        )
+
     return outcome
 
 
@@ -334,8 +368,12 @@ def _declined(error: CentraError) -> _Outcome:
     def outcome(current: Checkout) -> tuple[State, str, dict[str, Any]] | None:
         if current.state is State.PAID:
             return None
-        return State.PAYMENT_FAILED, f"declined: {reason}", {
-            "outcome_unknown": None, "last_error": reason}
+        return (
+            State.PAYMENT_FAILED,
+            f"declined: {reason}",
+            {"outcome_unknown": None, "last_error": reason},
+        )
+
     return outcome
 
 
@@ -343,9 +381,16 @@ def _back_to_cart(error: OutOfStock) -> _Outcome:
     def outcome(current: Checkout) -> tuple[State, str, dict[str, Any]] | None:
         if current.state is State.PAID:
             return None
-        return State.SELECTION, _out_of_stock(error), {
-            "cart": error.selection or current.cart, "outcome_unknown": None,
-            "last_error": str(error)}
+        return (
+            State.SELECTION,
+            _out_of_stock(error),
+            {
+                "cart": error.selection or current.cart,
+                "outcome_unknown": None,
+                "last_error": str(error),
+            },
+        )
+
     return outcome
 
 
@@ -353,8 +398,12 @@ def _new_action(action: PaymentAction) -> _Outcome:
     def outcome(current: Checkout) -> tuple[State, str, dict[str, Any]] | None:
         if current.state is State.PAID:
             return None
-        return State.PAYMENT_PENDING, f"action {action.kind}", {
-            "payment_action": action, "outcome_unknown": None}
+        return (
+            State.PAYMENT_PENDING,
+            f"action {action.kind}",
+            {"payment_action": action, "outcome_unknown": None},
+        )
+
     return outcome
 
 

@@ -22,7 +22,9 @@ def _edges() -> dict[tuple[State | None, State], list[Event]]:
     return edges
 
 
-def _taken(history: Iterable[TransitionRecord]) -> tuple[set[tuple[State | None, State]], set[State]]:
+def _taken(
+    history: Iterable[TransitionRecord],
+) -> tuple[set[tuple[State | None, State]], set[State]]:
     edges: set[tuple[State | None, State]] = set()
     states: set[State] = set()
     for record in history:
@@ -71,8 +73,9 @@ def dot(history: Iterable[TransitionRecord] = ()) -> str:
     for (source, dest), events in _edges().items():
         label = "\\n".join(events)
         style = ', color="#b45309", penwidth=2.5' if (source, dest) in taken_edges else ""
-        lines.append(f'    {source.value if source else "start"} -> {dest.value} '
-                     f'[label="{label}"{style}];')
+        lines.append(
+            f'    {source.value if source else "start"} -> {dest.value} [label="{label}"{style}];'
+        )
     lines.append("}")
     return "\n".join(lines) + "\n"
 

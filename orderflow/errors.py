@@ -70,9 +70,7 @@ class PayloadError(OrderflowError):
         self.problems = tuple(problems)
         self.source = source
         origin = f" from {source}" if source else ""
-        super().__init__(
-            f"malformed {type_name}{origin}: " + "; ".join(map(str, self.problems))
-        )
+        super().__init__(f"malformed {type_name}{origin}: " + "; ".join(map(str, self.problems)))
 
 
 class CheckoutNotFound(OrderflowError, LookupError):
@@ -94,6 +92,10 @@ class ConcurrencyConflict(OrderflowError):
             f"checkout {checkout_id!r} changed underneath: expected version {expected_version}, "
             f"stored version is {actual_version}"
         )
+
+
+class StoreError(OrderflowError):
+    """The store's database failed (unreachable, locked too long, corrupt, misconfigured)."""
 
 
 class IdempotencyKeyReused(OrderflowError):

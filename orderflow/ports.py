@@ -63,9 +63,7 @@ class Transport(Protocol):
         """
         ...
 
-    def payment_result(
-        self, selection: str, fields: Mapping[str, str]
-    ) -> Receipt | PaymentAction:
+    def payment_result(self, selection: str, fields: Mapping[str, str]) -> Receipt | PaymentAction:
         """Post the provider's answer; the order's receipt, or (rarely) a new action.
 
         Call it at most once per order. A declined payment raises ``CentraError``; ``OutOfStock``

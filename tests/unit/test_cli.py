@@ -35,7 +35,12 @@ def test_demo_json_ends_paid_with_the_seeds_totals(tmp_path: Path) -> None:
     assert totals["grandTotalPriceTaxAsNumber"] == 720
     assert totals["grandTotalPrice"] == "3\u00a0600.00\u00a0SEK"
     assert [h["event"] for h in document["history"]] == [
-        "open", "add_item", "confirm", "start_payment", "complete_payment"]
+        "open",
+        "add_item",
+        "confirm",
+        "start_payment",
+        "complete_payment",
+    ]
 
 
 def test_demo_prints_each_transition_and_the_receipt() -> None:
@@ -90,7 +95,10 @@ def test_an_unknown_checkout_is_one_line_naming_it(
 def test_a_bad_argument_is_refused_by_the_installed_command_without_a_traceback() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "adapters.cli", "diagram", "--format", "png"],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "invalid choice: 'png'" in done.stderr

@@ -25,10 +25,17 @@ def sek(amount: int) -> Money:
     return Money(Decimal(amount), "SEK")
 
 
-def cart(*, items: int = 1, ship_to: bool = True, vouchers: tuple[str, ...] = ()) -> SelectionResponse:
+def cart(
+    *, items: int = 1, ship_to: bool = True, vouchers: tuple[str, ...] = ()
+) -> SelectionResponse:
     lines = tuple(
-        Item(item=f"23-28{n}", quantity=1, line=f"line{n}", price_each=sek(3600),
-             total_price=sek(3600))
+        Item(
+            item=f"23-28{n}",
+            quantity=1,
+            line=f"line{n}",
+            price_each=sek(3600),
+            total_price=sek(3600),
+        )
         for n in range(items)
     )
     return SelectionResponse(
@@ -36,10 +43,16 @@ def cart(*, items: int = 1, ship_to: bool = True, vouchers: tuple[str, ...] = ()
             selection="sel1",
             currency="SEK",
             items=lines,
-            totals=Totals(items_total_price=sek(3600 * items),
-                          grand_total_price=sek(3600 * items), total_quantity=items),
-            discounts=Discounts(any_discount=bool(vouchers), discount=sek(0),
-                                vouchers=tuple(Voucher(v) for v in vouchers)),
+            totals=Totals(
+                items_total_price=sek(3600 * items),
+                grand_total_price=sek(3600 * items),
+                total_quantity=items,
+            ),
+            discounts=Discounts(
+                any_discount=bool(vouchers),
+                discount=sek(0),
+                vouchers=tuple(Voucher(v) for v in vouchers),
+            ),
         ),
         payment_methods=(PaymentMethod("klarna-playground"),),
         location=Location(country="SE", ship_to=ship_to),
@@ -47,18 +60,29 @@ def cart(*, items: int = 1, ship_to: bool = True, vouchers: tuple[str, ...] = ()
 
 
 def checkout(state: State = State.SELECTION, **changes: object) -> Checkout:
-    base = Checkout(id="c1", state=state, created_at=NOW, updated_at=NOW, selection_id="sel1",
-                    cart=cart())
+    base = Checkout(
+        id="c1", state=state, created_at=NOW, updated_at=NOW, selection_id="sel1", cart=cart()
+    )
     return attrs.evolve(base, **changes)
 
 
 def details(**changes: object) -> PaymentRequest:
-    address = Address(email="shopper@example.com", first_name="Ada", last_name="Lovelace",
-                      address1="Dybecksvägen 51", zip_code="16855", city="Bromma", country="SE")
-    request = PaymentRequest(payment_method="klarna-playground", address=address,
-                             payment_return_page="https://shop.test/ok",
-                             payment_failed_page="https://shop.test/fail",
-                             terms_and_conditions=True)
+    address = Address(
+        email="shopper@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        address1="Dybecksvägen 51",
+        zip_code="16855",
+        city="Bromma",
+        country="SE",
+    )
+    request = PaymentRequest(
+        payment_method="klarna-playground",
+        address=address,
+        payment_return_page="https://shop.test/ok",
+        payment_failed_page="https://shop.test/fail",
+        terms_and_conditions=True,
+    )
     return attrs.evolve(request, **changes)
 
 
@@ -90,9 +114,11 @@ DESIGNED = {
     (State.PAYMENT_FAILED, Event.RETRY_PAYMENT, State.CONFIRMED),
     (State.PAYMENT_PENDING, Event.RECONCILE, State.PAID),
     (State.PAYMENT_PENDING, Event.RECONCILE, State.PAYMENT_PENDING),
-    *((s, e, State.CANCELLED)
-      for s in (State.SELECTION, State.CONFIRMED, State.PAYMENT_FAILED)
-      for e in (Event.CANCEL, Event.EXPIRE)),
+    *(
+        (s, e, State.CANCELLED)
+        for s in (State.SELECTION, State.CONFIRMED, State.PAYMENT_FAILED)
+        for e in (Event.CANCEL, Event.EXPIRE)
+    ),
 }
 
 
@@ -150,7 +176,9 @@ def test_firing_to_a_destination_the_table_does_not_list_is_refused() -> None:
         flow.fire(checkout(State.CONFIRMED), Event.REOPEN, State.PAID, NOW)
 
 
-def refusal_of(event: Event, params: dict[str, object], ck: Checkout | None = None) -> tuple[str, str]:
+def refusal_of(
+    event: Event, params: dict[str, object], ck: Checkout | None = None
+) -> tuple[str, str]:
     with pytest.raises(GuardRefused) as refused:
         flow.check(ck or checkout(), event, params)
     (only,) = refused.value.refusals
@@ -205,12 +233,24 @@ def test_confirm_passes_with_complete_details() -> None:
     [
         (checkout(cart=cart(items=0)), details(), "selection_empty", "items"),
         (checkout(), details(address=Address(email="a@b.se")), "address_incomplete", "address"),
-        (checkout(), details(address=attrs.evolve(details().address, email="not-an-email")),
-         "email_invalid", "address.email"),
-        (checkout(), details(terms_and_conditions=False), "terms_not_accepted",
-         "termsAndConditions"),
-        (checkout(), details(payment_method="bitcoin"), "payment_method_unavailable",
-         "paymentMethod"),
+        (
+            checkout(),
+            details(address=attrs.evolve(details().address, email="not-an-email")),
+            "email_invalid",
+            "address.email",
+        ),
+        (
+            checkout(),
+            details(terms_and_conditions=False),
+            "terms_not_accepted",
+            "termsAndConditions",
+        ),
+        (
+            checkout(),
+            details(payment_method="bitcoin"),
+            "payment_method_unavailable",
+            "paymentMethod",
+        ),
         (checkout(cart=cart(ship_to=False)), details(), "ship_to_not_allowed", "country"),
     ],
 )

@@ -13,8 +13,18 @@ import pytest
 import orderflow
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE_MODULES = ["address", "checkout", "clock", "errors", "money", "payment", "ports", "receipt",
-                "selection", "service"]
+CORE_MODULES = [
+    "address",
+    "checkout",
+    "clock",
+    "errors",
+    "money",
+    "payment",
+    "ports",
+    "receipt",
+    "selection",
+    "service",
+]
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -23,11 +33,14 @@ def _isort_key(name: str) -> tuple[int, str]:
 
 
 def test_the_core_imports_no_adapter_and_no_io_library() -> None:
-    probe = ("import sys, orderflow; "
-             "print(' '.join(m for m in ('adapters', 'httpx', 'sqlite3', 'psycopg', 'starlette',"
-             " 'uvicorn') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True, cwd=ROOT)
+    probe = (
+        "import sys, orderflow; "
+        "print(' '.join(m for m in ('adapters', 'httpx', 'sqlite3', 'psycopg', 'starlette',"
+        " 'uvicorn') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert done.stdout.strip() == ""
 
 
@@ -41,8 +54,10 @@ def test_all_is_sorted_and_importable() -> None:
 def test_every_public_class_of_the_core_is_exported(module: str) -> None:
     loaded = importlib.import_module(f"orderflow.{module}")
     public = {
-        name for name, value in vars(loaded).items()
-        if inspect.isclass(value) and value.__module__ == loaded.__name__
+        name
+        for name, value in vars(loaded).items()
+        if inspect.isclass(value)
+        and value.__module__ == loaded.__name__
         and not name.startswith("_")
     }
     assert public <= set(orderflow.__all__)

@@ -105,7 +105,12 @@ def test_cart_events_change_the_cart_and_stay_in_selection(world: World) -> None
     removed = world.service.remove_line(checkout.id, line.line)
     assert removed.items == ()
     assert [e for _, e, _ in events(removed)] == [
-        "open", "add_item", "set_quantity", "set_country", "remove_line"]
+        "open",
+        "add_item",
+        "set_quantity",
+        "set_country",
+        "remove_line",
+    ]
     assert removed.version == 5
 
 
@@ -256,8 +261,11 @@ def test_a_lost_payment_result_is_reconciled_to_paid_without_a_second_call(
     world: World,
 ) -> None:
     pending = world.pending()
-    lossy = CheckoutService(transport=LosesAnswers(world.fake, {"payment_result"}),  # type: ignore[arg-type]
-                            store=world.store, clock=world.clock)
+    lossy = CheckoutService(
+        transport=LosesAnswers(world.fake, {"payment_result"}),  # type: ignore[arg-type]
+        store=world.store,
+        clock=world.clock,
+    )
     with pytest.raises(OutcomeUnknown):
         lossy.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
     unknown = world.store.load(pending.id)
@@ -271,8 +279,11 @@ def test_after_a_lost_answer_complete_payment_asks_centra_before_calling_again(
     world: World,
 ) -> None:
     pending = world.pending()
-    lossy = CheckoutService(transport=LosesAnswers(world.fake, {"payment_result"}),  # type: ignore[arg-type]
-                            store=world.store, clock=world.clock)
+    lossy = CheckoutService(
+        transport=LosesAnswers(world.fake, {"payment_result"}),  # type: ignore[arg-type]
+        store=world.store,
+        clock=world.clock,
+    )
     with pytest.raises(OutcomeUnknown):
         lossy.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
     paid = world.service.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
@@ -283,8 +294,11 @@ def test_after_a_lost_answer_complete_payment_asks_centra_before_calling_again(
 
 def test_a_lost_start_payment_is_pending_and_reconciled(world: World) -> None:
     confirmed = world.confirmed("instant-success")
-    lossy = CheckoutService(transport=LosesAnswers(world.fake, {"start_payment"}),  # type: ignore[arg-type]
-                            store=world.store, clock=world.clock)
+    lossy = CheckoutService(
+        transport=LosesAnswers(world.fake, {"start_payment"}),  # type: ignore[arg-type]
+        store=world.store,
+        clock=world.clock,
+    )
     with pytest.raises(OutcomeUnknown):
         lossy.start_payment(confirmed.id)
     assert world.store.load(confirmed.id).state is State.PAYMENT_PENDING
@@ -346,8 +360,11 @@ class Awaited:
 
 
 async def test_the_async_service_runs_the_same_flow(world: World) -> None:
-    service = AsyncCheckoutService(transport=Awaited(world.fake), store=world.store,  # type: ignore[arg-type]
-                                   clock=world.clock)
+    service = AsyncCheckoutService(
+        transport=Awaited(world.fake),
+        store=world.store,  # type: ignore[arg-type]
+        clock=world.clock,
+    )
     checkout = await service.open()
     await service.add_item(checkout.id, SEED_ITEM, 1)
     await service.confirm(checkout.id, seed_details())

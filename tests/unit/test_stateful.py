@@ -38,7 +38,9 @@ class CheckoutMachine(RuleBasedStateMachine):
         self.fake = FakeCentra.seeded()
         self.store = MemoryStore()
         self.service = CheckoutService(
-            transport=self.fake, store=self.store, clock=ManualClock(),
+            transport=self.fake,
+            store=self.store,
+            clock=ManualClock(),
             settings=ServiceSettings(claim_wait=timedelta(seconds=1)),
         )
         self.items = sorted(self.fake.catalog.items)
@@ -57,7 +59,7 @@ class CheckoutMachine(RuleBasedStateMachine):
             return
         assert after.version > before.version or after == before
         note_event(f"reached {after.state.value}")
-        for record in after.history[len(before.history):]:
+        for record in after.history[len(before.history) :]:
             assert (record.source, record.event, record.dest) in TABLE
 
     @precondition(lambda self: len(self.opened) < 3)
@@ -94,8 +96,11 @@ class CheckoutMachine(RuleBasedStateMachine):
     def set_country(self, checkout: str, country: str) -> None:
         self.attempt(checkout, lambda: self.service.set_country(checkout, country))
 
-    @rule(checkout=checkouts, method=st.sampled_from(METHODS),
-          terms=st.sampled_from([True, True, True, False]))
+    @rule(
+        checkout=checkouts,
+        method=st.sampled_from(METHODS),
+        terms=st.sampled_from([True, True, True, False]),
+    )
     def confirm(self, checkout: str, method: str, terms: bool) -> None:
         details = attrs.evolve(seed_details(), payment_method=method, terms_and_conditions=terms)
         self.attempt(checkout, lambda: self.service.confirm(checkout, details))
@@ -109,8 +114,10 @@ class CheckoutMachine(RuleBasedStateMachine):
         fields = SEED_PAYMENT_FIELDS if pays else DECLINED
         self.attempt(checkout, lambda: self.service.complete_payment(checkout, fields))
 
-    @rule(checkout=checkouts, event=st.sampled_from(
-        ["reopen", "fail_payment", "retry_payment", "reconcile"]))
+    @rule(
+        checkout=checkouts,
+        event=st.sampled_from(["reopen", "fail_payment", "retry_payment", "reconcile"]),
+    )
     def without_payment_call(self, checkout: str, event: str) -> None:
         self.attempt(checkout, lambda: getattr(self.service, event)(checkout))
 
@@ -126,8 +133,7 @@ class CheckoutMachine(RuleBasedStateMachine):
         self.attempt(checkout, lambda: self.service.add_item(checkout, self.items[0], 1))
         self.attempt(checkout, lambda: self.service.confirm(checkout, details))
         self.attempt(checkout, lambda: self.service.start_payment(checkout))
-        self.attempt(checkout, lambda: self.service.complete_payment(checkout,
-                                                                     SEED_PAYMENT_FIELDS))
+        self.attempt(checkout, lambda: self.service.complete_payment(checkout, SEED_PAYMENT_FIELDS))
 
     @invariant()
     def every_history_follows_the_table(self) -> None:
@@ -163,6 +169,8 @@ class CheckoutMachine(RuleBasedStateMachine):
 
 TestCheckoutFlow = CheckoutMachine.TestCase
 TestCheckoutFlow.settings = settings(
-    max_examples=80, stateful_step_count=50, deadline=None,
+    max_examples=80,
+    stateful_step_count=50,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
