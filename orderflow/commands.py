@@ -23,6 +23,7 @@ from orderflow.errors import (
     CentraError,
     ClaimTimeout,
     ConcurrencyConflict,
+    GuardRefused,
     IdempotencyKeyReused,
     OutcomeUnknown,
     OutOfStock,
@@ -168,7 +169,7 @@ class CheckoutCommands:
         # Centra re-prices and re-checks shipping for the address just sent.
         refusal = flow.ship_to_allowed(updated, {})
         if refusal is not None:
-            raise flow.GuardRefused(Event.CONFIRM, [refusal])
+            raise GuardRefused(Event.CONFIRM, [refusal])
         confirmed = self._fire(updated, Event.CONFIRM, State.CONFIRMED, details=details)
         return self._save(confirmed, checkout.version)
 

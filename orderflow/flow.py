@@ -294,6 +294,7 @@ def _compile(machine: Machine) -> dict[tuple[State, Event], frozenset[State]]:
     for name, event in machine.events.items():
         for source, transitions in event.transitions.items():
             for transition in transitions:
+                assert transition.dest is not None  # the table has no internal transitions
                 table.setdefault((State(source), Event(name)), set()).add(State(transition.dest))
     return {key: frozenset(dests) for key, dests in table.items()}
 

@@ -72,11 +72,19 @@ class Transport(Protocol):
         ...
 
     def read_selection(self, selection: str) -> SelectionResponse:
-        """Read the selection as it is now."""
+        """Read the selection as it is now.
+
+        Once the selection became an order Centra answers with the order instead, which
+        raises ``CentraError``: ask ``read_receipt`` whether it became an order.
+        """
         ...
 
     def read_receipt(self, selection: str) -> Receipt | None:
-        """The order's receipt if the selection became an order, else ``None``."""
+        """The order's receipt if the selection became an order, else ``None``.
+
+        Centra answers 404 both for a selection that is not an order yet and for one it
+        does not know: both are ``None``.
+        """
         ...
 
 
@@ -170,7 +178,8 @@ class Store(Protocol):
 
         ``expected_version`` 0 creates the checkout. Returns it with ``version`` set to
         ``expected_version + 1``. Raises ``ConcurrencyConflict`` when the stored version differs
-        (or, on create, when the id exists).
+        (on create, when the id exists; on update of an unknown id, with ``actual_version``
+        None) and ``StoreError`` when the database fails.
         """
         ...
 
