@@ -110,8 +110,10 @@ def test_the_diagrams_folder_is_fresh() -> None:
     )
 
 
-def test_the_readme_shows_the_current_diagram() -> None:
-    assert diagram.mermaid() in (ROOT / "README.md").read_text()
+def test_the_readme_shows_the_current_diagram_and_event_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert diagram.mermaid() in readme
+    assert diagram.markdown_table() in readme
 
 
 def test_the_svg_diagram_is_fresh() -> None:
