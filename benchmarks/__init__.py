@@ -1,0 +1,1 @@
+"""Side-by-side measurements of orderflow against its peers: ``python -m benchmarks``."""

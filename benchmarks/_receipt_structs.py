@@ -1,0 +1,138 @@
+"""The seed receipt's shape as msgspec Structs: the floor of bytes to typed objects.
+
+Amounts are ``Decimal`` (as ours); msgspec reads ``false`` for an absent amount where the
+type allows ``bool``. Unknown keys are ignored (msgspec cannot keep them).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+Amount = Decimal | bool | None
+Display = str | bool | None
+
+
+class _Wire(msgspec.Struct, rename="camel"):
+    pass
+
+
+class StructItem(_Wire):
+    item: str
+    quantity: int
+    line: str
+    price_each: str
+    price_each_as_number: Decimal
+    total_price: str
+    total_price_as_number: Decimal
+    product: str | None = None
+    brand_name: str | None = None
+    product_name: str | None = None
+    size: str | None = None
+    sku: str | None = None
+    ean: str | None = None
+    silk_product: str | None = None
+    silk_variant: str | None = None
+    comment: str | None = None
+    store_pickup: bool | None = None
+    price_each_before_discount: str | None = None
+    price_each_before_discount_as_number: Decimal | None = None
+    any_discount: bool | None = None
+    tax_percent: Decimal | None = None
+    price_each_without_tax: str | None = None
+    price_each_without_tax_as_number: Decimal | None = None
+    price_each_reduction: str | None = None
+    price_each_reduction_as_number: Decimal | None = None
+
+
+class StructVoucher(_Wire):
+    voucher: str
+    description: str | None = None
+    price_off: str | None = None
+    price_off_as_number: Decimal | None = None
+
+
+class StructDiscounts(_Wire):
+    any_discount: bool
+    discount: str
+    discount_as_number: Decimal
+    vouchers: tuple[StructVoucher, ...] = ()
+    automatic_discounts: tuple[dict[str, Any], ...] = ()
+
+
+class StructTotals(_Wire):
+    items_total_price: str
+    items_total_price_as_number: Decimal
+    grand_total_price: str
+    grand_total_price_as_number: Decimal
+    total_quantity: int
+    shipping_price: Display = None
+    shipping_price_as_number: Amount = None
+    handling_cost_price: Display = None
+    handling_cost_price_as_number: Amount = None
+    total_discount_price: Display = None
+    total_discount_price_as_number: Amount = None
+    tax_deducted: Display = None
+    tax_deducted_as_number: Amount = None
+    tax_added: Display = None
+    tax_added_as_number: Amount = None
+    tax_percent: Decimal | None = None
+    grand_total_price_tax: Display = None
+    grand_total_price_tax_as_number: Amount = None
+
+
+class StructAddress(_Wire):
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    zip_code: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    country_name: str | None = None
+    phone_number: str | None = None
+    vat_number: str | None = None
+
+
+class StructCurrencyFormat(_Wire):
+    currency: str
+    name: str = ""
+    prefix: str = ""
+    suffix: str = ""
+    decimal_point: str = "."
+    decimal_digits: str = "2"
+    uri: str = ""
+
+
+class StructReceipt(_Wire):
+    order: str
+    status: str
+    currency: str
+    items: tuple[StructItem, ...]
+    totals: StructTotals
+    status_description: str | None = None
+    message: str | None = None
+    date: str | None = None
+    affiliate_html: str | None = None
+    market: str | None = None
+    pricelist: str | None = None
+    language: str | None = None
+    payment_method: str | None = None
+    payment_method_name: str | None = None
+    shipping_method: str | None = None
+    shipping_method_name: str | None = None
+    warehouse: str | bool | None = None
+    discounts: StructDiscounts | None = None
+    vat_exempt: bool | None = None
+    address: StructAddress | None = None
+    shipping_address: StructAddress | None = None
+    gift_message: str | None = None
+    additional_notes: str | None = None
+    shipments: tuple[dict[str, Any], ...] = ()
+    payment_method_data: dict[str, Any] | None = None
+    currency_format: StructCurrencyFormat | None = None
