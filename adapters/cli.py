@@ -7,23 +7,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from orderflow import codec, diagram
 from orderflow.checkout import Checkout
-from orderflow.errors import OrderflowError
+from orderflow.errors import AuthenticationFailed, OrderflowError
 from orderflow.flow import TransitionRecord
+from orderflow.ports import Transport
 from orderflow.receipt import Receipt
 from orderflow.service import CheckoutService
 
+if TYPE_CHECKING:
+    from adapters.http import ShopApiClient
+
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+API_KEY_ENV = "CENTRA_API_KEY"
 
 
 class UserError(Exception):
@@ -75,24 +82,80 @@ def _summary(checkout: Checkout) -> dict[str, Any]:
     }
 
 
-def _demo_service(args: argparse.Namespace, db: Path) -> CheckoutService:
-    from adapters.fake import FakeCentra
+def _demo_service(args: argparse.Namespace, db: Path, resources: ExitStack) -> CheckoutService:
     from adapters.sqlite import SQLiteStore
 
-    if args.transport != "fake":
+    transport: Transport
+    if args.cassette:
+        transport = resources.enter_context(_cassette_transport(args))
+    elif args.record:
+        raise UserError("--record needs --cassette FILE: where to write what was recorded")
+    elif args.transport == "http":
+        transport = resources.enter_context(_http_transport(args.base_url))
+    elif args.transport == "fake":
+        from adapters.fake import FakeCentra
+
+        if args.base_url:
+            raise UserError("--base-url is for --transport http")
+        transport = FakeCentra.seeded()
+    else:
         raise UserError(f"transport {args.transport!r} is not available in this build")
-    return CheckoutService(transport=FakeCentra.seeded(), store=SQLiteStore(db))
+    return CheckoutService(transport=transport, store=SQLiteStore(db))
+
+
+def _http_transport(base_url: str | None) -> ShopApiClient:
+    try:
+        from adapters.http import ShopApiClient
+    except ImportError:
+        raise UserError(
+            "--transport http needs httpx: pip install 'centra-orderflow[http]'"
+        ) from None
+    if not base_url:
+        raise UserError(
+            "--transport http needs --base-url URL, the Shop API's base "
+            "(e.g. the first line `orderflow fake-server` prints)"
+        )
+    try:
+        return ShopApiClient(base_url, os.environ.get(API_KEY_ENV) or None)
+    except ValueError as error:
+        raise UserError(f"--base-url: {error}") from None
+
+
+def _cassette_transport(args: argparse.Namespace) -> ShopApiClient:
+    try:
+        from adapters.replay import replay_client
+    except ImportError:
+        raise UserError("--cassette needs httpx: pip install 'centra-orderflow[http]'") from None
+    if not args.record:
+        if args.base_url:
+            raise UserError("--base-url is for recording (--record); replay needs no server")
+        if not Path(args.cassette).is_file():
+            raise UserError(
+                f"--cassette {args.cassette}: no such file (record it with --record "
+                "--transport http --base-url URL)"
+            )
+        return replay_client(args.cassette)
+    if args.transport != "http" or not args.base_url:
+        raise UserError("--record needs --transport http --base-url URL: the server to record")
+    _http_transport(args.base_url).close()  # the same checks of the URL as a plain HTTP run
+    return replay_client(
+        args.cassette,
+        mode="all",
+        base_url=args.base_url,
+        api_key=os.environ.get(API_KEY_ENV) or None,
+    )
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Run the seed's flow and print each transition and the receipt (or one JSON document)."""
     from adapters.seed import run_seed_flow
 
-    with tempfile.TemporaryDirectory(prefix="orderflow-demo-") as scratch:
+    with ExitStack() as stack:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="orderflow-demo-"))
         db = Path(args.db) if args.db else Path(scratch) / "checkouts.db"
         if args.db and not db.parent.is_dir():
             raise UserError(f"--db {args.db}: folder {db.parent} does not exist")
-        service = _demo_service(args, db)
+        service = _demo_service(args, db, stack)
         printed = 0
 
         def show(step: str, checkout: Checkout) -> None:
@@ -103,7 +166,12 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
                 print(_describe(record), file=out)
             printed = len(checkout.history)
 
-        checkout = run_seed_flow(service, show)
+        try:
+            checkout = run_seed_flow(service, show)
+        except AuthenticationFailed as error:
+            if args.transport == "http" and not os.environ.get(API_KEY_ENV):
+                raise UserError(f"{error} ({API_KEY_ENV} is not set)") from None
+            raise
         if args.json:
             print(json.dumps(_summary(checkout), ensure_ascii=False, indent=2), file=out)
         else:
@@ -114,6 +182,46 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
                 file=out,
             )
     return 0 if checkout.state.value == "paid" else EXIT_FAILED
+
+
+# --- cassettes and the database -----------------------------------------------------------
+
+
+def _cassette_file(path: str) -> str:
+    if not Path(path).is_file():
+        raise UserError(f"{path}: no such file")
+    return path
+
+
+def cmd_cassette_show(args: argparse.Namespace, out: TextIO) -> int:
+    """Print a cassette's exchanges as a readable table."""
+    from adapters.replay import cassette_show
+
+    return cassette_show(_cassette_file(args.file), out)
+
+
+def cmd_cassette_redact(args: argparse.Namespace, out: TextIO) -> int:
+    """Rewrite a cassette with secrets and personal data redacted."""
+    from adapters.replay import cassette_redact
+
+    return cassette_redact(_cassette_file(args.file), out)
+
+
+def cmd_db_init(args: argparse.Namespace, out: TextIO) -> int:
+    """Create the PostgreSQL store's tables."""
+    try:
+        from adapters.postgres import PostgresStore
+    except ImportError:
+        raise UserError("db init needs psycopg: pip install 'centra-orderflow[postgres]'") from None
+    try:
+        store = PostgresStore(args.dsn, schema=args.schema)
+    except ValueError as error:
+        raise UserError(f"--schema: {error}") from None
+    with store:
+        store.create_schema()
+    where = f"schema {args.schema}" if args.schema else "the search path's schema"
+    print(f"orderflow tables ready in {where}", file=out)
+    return 0
 
 
 # --- diagram ----------------------------------------------------------------------------------
@@ -154,6 +262,35 @@ def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# --- fake-server ------------------------------------------------------------------------------
+
+
+def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
+    """Serve the seed's fake Centra over HTTP; print the base URL first, serve until stopped."""
+    try:
+        from adapters.fake_server import serve
+    except ImportError:
+        raise UserError(
+            "fake-server needs its extra: pip install 'centra-orderflow[server]'"
+        ) from None
+    from adapters.fake import FakeCentra
+
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: a port is 0 (any free one) to 65535")
+
+    def ready(url: str) -> None:
+        print(url, file=out, flush=True)
+
+    try:
+        serve(FakeCentra.seeded(api_key=args.api_key), args.host, args.port, on_ready=ready)
+    except OSError as error:
+        raise UserError(
+            f"cannot listen on {args.host}:{args.port} ({error.strerror or error}); "
+            "choose another --port, or 0 for any free one"
+        ) from None
+    return 0
+
+
 # --- wiring -----------------------------------------------------------------------------------
 
 
@@ -169,11 +306,49 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print one JSON document")
     demo.add_argument(
         "--transport",
-        choices=["fake"],
+        choices=["fake", "http"],
         default="fake",
-        help="how to reach Centra (default: the in-process fake)",
+        help="how to reach Centra: the in-process fake (default), or the Shop API over HTTP "
+        f"at --base-url with the key from ${API_KEY_ENV}",
+    )
+    demo.add_argument("--base-url", metavar="URL", help="the Shop API's base, for --transport http")
+    demo.add_argument(
+        "--cassette",
+        metavar="FILE",
+        help="replay the flow from this recorded cassette (no server), or record it with --record",
+    )
+    demo.add_argument(
+        "--record",
+        action="store_true",
+        help="with --cassette and --transport http: record the flow (secrets redacted)",
     )
     demo.set_defaults(run=cmd_demo)
+
+    cassette = commands.add_parser("cassette", help="inspect or redact a recorded cassette")
+    actions = cassette.add_subparsers(dest="cassette_command", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="print the exchanges as a table")
+    show.add_argument("file")
+    show.set_defaults(run=cmd_cassette_show)
+    redact = actions.add_parser("redact", help="rewrite the cassette with secrets redacted")
+    redact.add_argument("file")
+    redact.set_defaults(run=cmd_cassette_redact)
+
+    database = commands.add_parser("db", help="manage a PostgreSQL store")
+    db_actions = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    init = db_actions.add_parser("init", help="create the store's tables (idempotent)")
+    init.add_argument("--dsn", required=True, help="PostgreSQL connection string")
+    init.add_argument("--schema", help="PostgreSQL schema to create them in (default: search path)")
+    init.set_defaults(run=cmd_db_init)
+
+    server = commands.add_parser(
+        "fake-server", help="serve a fake Centra (the seed's shop) as the Shop API over HTTP"
+    )
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    server.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    server.add_argument(
+        "--api-key", metavar="KEY", help="require this API-Authorization key (default: any)"
+    )
+    server.set_defaults(run=cmd_fake_server)
 
     draw = commands.add_parser("diagram", help="print the order-flow diagram")
     draw.add_argument("--format", choices=["mermaid", "dot", "svg"], default="mermaid")
@@ -191,7 +366,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return run(args, out or sys.stdout)
     except (UserError, OrderflowError) as error:
-        print(f"orderflow: error: {error}", file=sys.stderr)
+        # One line, whatever the error's own layout (a database driver's message has several).
+        print(f"orderflow: error: {' '.join(str(error).split())}", file=sys.stderr)
         return EXIT_USAGE if isinstance(error, UserError) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 from adapters import shop_api
 from adapters.fake_catalog import Answers, Cart, Catalog
+from adapters.faults import LostAnswer
 from orderflow.clock import SystemClock
 from orderflow.payment import PaymentAction, PaymentRequest
 from orderflow.ports import Clock
@@ -46,8 +47,9 @@ _KLARNA_NAMESPACE = uuid.UUID("5c1b4a34-6f0e-4d3b-9a8e-4b4c7a0f6d21")
 class Faults(Protocol):
     """Where fault injection plugs in (latency, 5xx, timeouts, 410): consulted by ``handle``.
 
-    ``before`` runs before the fake acts and may answer instead (or sleep, or raise);
-    ``after`` sees the answer after the fake acted and may replace it.
+    ``before`` runs before the fake acts (outside its lock) and may answer instead, sleep, or
+    raise ``LostAnswer``; ``after`` sees the answer after the fake acted and may replace it or
+    raise ``LostAnswer``. ``adapters.faults.FaultPlan`` is the seeded implementation.
     """
 
     def before(self, endpoint: str, method: str, path: str, body: Any) -> Answer | None:
@@ -128,7 +130,9 @@ class FakeCentra:
 
         The body is JSON-ready data that shares parts with the fake's state (stored orders,
         recently priced carts): read it, serialise it, or deep-copy it before changing it.
-        Never raises for a bad request; that is an error answer, as Centra gives.
+        Never raises for a bad request; that is an error answer, as Centra gives. Raises
+        ``adapters.faults.LostAnswer`` only when the ``faults`` say the answer is lost (a
+        timeout); a carrier turns that into what its client would see (see ``adapters.faults``).
         """
         found = shop_api.match(method, path)
         if found is None:
@@ -138,19 +142,21 @@ class FakeCentra:
             return 400, {"errors": {"body": "must be a JSON object"}}
         with self._lock:
             self.calls[route.name] += 1
-            if self.faults is not None:
-                injected = self.faults.before(route.name, method, path, body)
-                if injected is not None:
-                    return injected
+        # Outside the lock: injected latency must not hold up other requests.
+        if self.faults is not None:
+            injected = self.faults.before(route.name, method, path, body)
+            if injected is not None:
+                return injected
+        with self._lock:
             if self.api_key is not None and not self._authorized(headers):
                 return 401, {"errors": {shop_api.API_KEY_HEADER: "not valid"}}
             try:
                 answer = self._handlers[route.name](params, body)
             except _Refused as refused:
                 answer = refused.answer
-            if self.faults is not None:
-                return self.faults.after(route.name, *answer) or answer
-            return answer
+        if self.faults is not None:
+            return self.faults.after(route.name, *answer) or answer
+        return answer
 
     def _authorized(self, headers: Mapping[str, str] | None) -> bool:
         wanted = shop_api.API_KEY_HEADER.lower()
@@ -432,7 +438,10 @@ class FakeCentra:
     # --- the Transport port, in process --------------------------------------------------------
 
     def _call(self, request: shop_api.Request[T]) -> T:
-        status, body = self.handle(request.method, request.path, request.body, self._headers)
+        try:
+            status, body = self.handle(request.method, request.path, request.body, self._headers)
+        except LostAnswer as lost:  # what a client whose read timed out sees
+            raise lost.to_error(request.route.label) from None
         return request.decode(status, body)
 
     def create_selection(self) -> SelectionResponse:

@@ -330,13 +330,21 @@ def check(checkout: Checkout, event: Event, params: Mapping[str, Any] | None = N
             raise GuardRefused(event, refusals)
 
 
-def fire(checkout: Checkout, event: Event, dest: State, at: datetime, detail: str = "") -> Checkout:
+def fire(
+    checkout: Checkout,
+    event: Event,
+    dest: State,
+    at: datetime,
+    detail: str = "",
+    **changes: Any,
+) -> Checkout:
     """The checkout after ``event`` took it to ``dest``, with the transition in its history.
 
+    ``changes`` are other fields to set in the same step (one copy of the checkout, not two).
     Raises ``EventNotAllowed`` if the table has no such transition.
     """
     source = checkout.state
     if dest not in _ALLOWED.get((source, event), ()):
         raise EventNotAllowed(checkout.id, source, event, allowed_events(source))
     record = TransitionRecord(event, source, dest, at, detail)
-    return attrs.evolve(checkout, state=dest, history=(*checkout.history, record))
+    return attrs.evolve(checkout, state=dest, history=(*checkout.history, record), **changes)

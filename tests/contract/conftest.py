@@ -1,17 +1,22 @@
-"""Fixtures of the contract suite. Stores: ``store``, one per ``Store`` implementation."""
+"""Fixtures of the contract suite: ``store``, one per ``Store`` implementation; ``rig``, one per
+transport (``transports.TRANSPORTS``)."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
+from adapters.fake import FakeCentra
+from adapters.fake_server import FakeServer
 from adapters.memory import MemoryStore
 from adapters.sqlite import SQLiteStore
 from orderflow.ports import Store
+from tests.contract.transports import API_KEY, TRANSPORTS, Rig, Setup, Switchboard, TransportKind
 
 POSTGRES_DSN = os.environ.get("ORDERFLOW_TEST_POSTGRES_DSN")
 _NO_POSTGRES = "set ORDERFLOW_TEST_POSTGRES_DSN to run the PostgreSQL store tests"
@@ -54,3 +59,27 @@ def _postgres_store() -> Iterator[Store]:
     finally:
         with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+# --- transports: ``rig``, one per entry of ``transports.TRANSPORTS`` ---------------------------
+
+
+@pytest.fixture(scope="session")
+def shop_server() -> Iterator[tuple[Switchboard, str]]:
+    """One uvicorn server on a free loopback port for the session; each test swaps its fake in."""
+    switchboard = Switchboard()
+    with FakeServer(switchboard) as server:  # start() waits at most 10 s, then raises
+        yield switchboard, server.base_url
+
+
+@pytest.fixture(params=[pytest.param(kind, id=kind.name) for kind in TRANSPORTS])
+def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
+    """Each transport, over a fresh ``FakeCentra.seeded()`` and an empty memory store."""
+    kind: TransportKind = request.param
+    fake = FakeCentra.seeded(api_key=API_KEY)
+    with ExitStack() as stack:
+        setup = Setup(fake, MemoryStore(), stack)
+        if kind.over_http:
+            setup.server, setup.base_url = request.getfixturevalue("shop_server")
+            setup.server.serve(fake)
+        yield kind.build(setup)

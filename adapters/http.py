@@ -1,0 +1,402 @@
+"""Centra's Shop API over HTTP: ``ShopApiClient`` (``Transport``) and ``AsyncShopApiClient``
+(``AsyncTransport``), on httpx.
+
+Paths, bodies and decoding come from ``shop_api``; this module only moves bytes and turns
+httpx's failures into core errors, so nothing outside it ever sees an httpx exception. The two
+classes share everything except the send: ``_exchange`` is one request's whole life (build,
+answer, retry) as a generator that yields what to send or how long to sleep, and each class
+drives it with its own client.
+
+Error mapping (see ``_failure`` and ``_answer``):
+
+- no connection (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``): ``CentraUnavailable``
+  for every call; nothing was sent;
+- any other network failure or timeout: ``OutcomeUnknown`` for the payment calls
+  (``start_payment``, ``payment_result``: Centra may have acted; never retried), else
+  ``CentraUnavailable``;
+- 5xx: ``CentraUnavailable``; 401/403: ``AuthenticationFailed`` saying the key or the origin is
+  not accepted; 410: ``OutOfStock``; other 4xx: ``CentraError`` with ``{field: message}``;
+- a body that is not JSON: ``PayloadError`` naming the endpoint (``CentraUnavailable`` on 5xx).
+
+Reads (GET) are retried on ``CentraUnavailable`` with exponential backoff; nothing else is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+
+import httpx
+
+from adapters import shop_api
+from orderflow.errors import (
+    AuthenticationFailed,
+    CentraUnavailable,
+    FieldProblem,
+    OrderflowError,
+    OutcomeUnknown,
+    PayloadError,
+)
+from orderflow.payment import PaymentAction, PaymentRequest
+from orderflow.receipt import Receipt
+from orderflow.selection import SelectionResponse
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
+"""Connect within 5 s; read, write and wait for a pooled connection within 30 s."""
+
+PAYMENT_CALLS: Final = frozenset({"start_payment", "payment_result"})
+"""Calls that may take money: a failure after sending is ``OutcomeUnknown``, never retried."""
+
+_NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_AUTH_HINT = (
+    "the API key (API-Authorization) or this client's origin is not accepted; "
+    "check the key and the shop's allowed origins"
+)
+
+# What the exchange yields: a request to send, or seconds to sleep before the next attempt.
+# What it is sent back: the response, or the httpx error the send raised (None after a sleep).
+_Step = httpx.Request | float
+_Outcome = httpx.Response | httpx.HTTPError | None
+
+
+class _ShopApiBase:
+    """The configuration and the request life cycle both clients share."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retries: int = 2,
+        backoff: float = 0.1,
+    ):
+        try:
+            url = httpx.URL(base_url)
+        except httpx.InvalidURL as error:
+            raise ValueError(f"base_url {base_url!r} is not a URL: {error}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"base_url {base_url!r} must be an http(s) URL with a host")
+        if retries < 0 or backoff < 0:
+            raise ValueError("retries and backoff must not be negative")
+        self.base_url = str(url).rstrip("/")
+        self.retries = retries
+        self.backoff = backoff
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._extensions = {"timeout": self._timeout.as_dict()}
+        self._headers = {
+            "accept": "application/json",
+            "accept-encoding": "gzip, deflate",
+            "user-agent": f"centra-orderflow python-httpx/{httpx.__version__}",
+        }
+        if api_key is not None:
+            self._headers[shop_api.API_KEY_HEADER] = api_key
+        self._json_headers = {**self._headers, "content-type": "application/json"}
+
+    def __repr__(self) -> str:
+        # The key stays out: it is a credential.
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def _prepare(self, request: shop_api.Request[Any]) -> httpx.Request:
+        url = self.base_url + request.path
+        if request.body is None:
+            return httpx.Request(
+                request.method, url, headers=self._headers, extensions=self._extensions
+            )
+        content = json.dumps(request.body, ensure_ascii=False, separators=(",", ":")).encode()
+        return httpx.Request(
+            request.method,
+            url,
+            headers=self._json_headers,
+            content=content,
+            extensions=self._extensions,
+        )
+
+    def _exchange(self, request: shop_api.Request[T]) -> Generator[_Step, _Outcome, T]:
+        """One call: send, answer or map the failure, and retry reads with backoff."""
+        prepared = self._prepare(request)
+        retries = self.retries if request.method == "GET" else 0
+        attempt = 0
+        while True:
+            outcome = yield prepared
+            try:
+                if isinstance(outcome, httpx.Response):
+                    return _answer(request, outcome)
+                assert outcome is not None
+                raise self._failure(request, outcome)
+            except CentraUnavailable:
+                if attempt >= retries:
+                    raise
+            yield self.backoff * 2**attempt
+            attempt += 1
+
+    def _failure(self, request: shop_api.Request[Any], error: httpx.HTTPError) -> OrderflowError:
+        endpoint = request.route.label
+        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        if isinstance(error, _NOTHING_SENT):
+            return CentraUnavailable(endpoint, f"could not connect to {self.base_url} ({reason})")
+        if request.endpoint in PAYMENT_CALLS:
+            return OutcomeUnknown(endpoint, reason)
+        if request.method != "GET":
+            reason += "; the change may have reached Centra: read the selection"
+        return CentraUnavailable(endpoint, reason)
+
+
+def _answer(request: shop_api.Request[T], response: httpx.Response) -> T:
+    """Decode an answer with the dialect; a body that is not JSON is a ``PayloadError``."""
+    status = response.status_code
+    content = response.content
+    body: Any = None
+    if content:
+        try:
+            body = json.loads(content)
+        except ValueError:
+            if status >= 500:
+                raise CentraUnavailable(
+                    request.route.label, f"HTTP {status} (the body is not JSON)", status
+                ) from None
+            if status not in (401, 403):
+                raise _not_json(request, response) from None
+    try:
+        return request.decode(status, body)
+    except AuthenticationFailed as error:
+        message = f"{_AUTH_HINT} ({error.message})" if error.message else _AUTH_HINT
+        raise AuthenticationFailed(
+            error.status, error.errors, message, error.code, error.endpoint
+        ) from None
+
+
+def _not_json(request: shop_api.Request[Any], response: httpx.Response) -> PayloadError:
+    kind = response.headers.get("content-type", "no content type").partition(";")[0]
+    start = response.content[:40].decode("utf-8", "replace")
+    problem = FieldProblem(
+        "$",
+        f"not JSON (HTTP {response.status_code}, {kind}, starts {start!r}); is the base URL right?",
+    )
+    return PayloadError("answer", [problem], source=request.route.label)
+
+
+class ShopApiClient(_ShopApiBase):
+    """Centra's Shop API over HTTP, blocking: implements ``Transport``.
+
+    ``base_url`` is the API's base (``https://shop.example/api/shop``); ``api_key`` is sent as
+    ``API-Authorization`` and shown nowhere; ``timeout`` is an ``httpx.Timeout`` or seconds;
+    ``transport`` an ``httpx.BaseTransport`` to inject (tests, replay); ``retries`` and
+    ``backoff`` (seconds, doubled per attempt) apply to reads; ``sleep`` waits between them.
+    The constructor raises ``ValueError`` for a base URL that is not http(s); every call
+    raises only core errors (see the module's docstring for the mapping).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        retries: int = 2,
+        backoff: float = 0.1,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        super().__init__(base_url, api_key, timeout=timeout, retries=retries, backoff=backoff)
+        self._sleep = sleep
+        self._client = httpx.Client(transport=transport, timeout=self._timeout)
+
+    def _call(self, request: shop_api.Request[T]) -> T:
+        exchange = self._exchange(request)
+        step = next(exchange)
+        while True:
+            outcome: _Outcome = None
+            if isinstance(step, httpx.Request):
+                try:
+                    outcome = self._client.send(step)
+                except httpx.HTTPError as error:
+                    outcome = error
+            else:
+                self._sleep(step)
+            try:
+                step = exchange.send(outcome)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def create_selection(self) -> SelectionResponse:
+        """See ``Transport.create_selection``."""
+        return self._call(shop_api.create_selection())
+
+    def add_item(self, selection: str, item: str, quantity: int) -> SelectionResponse:
+        """See ``Transport.add_item``."""
+        return self._call(shop_api.add_item(selection, item, quantity))
+
+    def set_quantity(self, selection: str, line: str, quantity: int) -> SelectionResponse:
+        """See ``Transport.set_quantity``."""
+        return self._call(shop_api.set_quantity(selection, line, quantity))
+
+    def remove_line(self, selection: str, line: str) -> SelectionResponse:
+        """See ``Transport.remove_line``."""
+        return self._call(shop_api.remove_line(selection, line))
+
+    def apply_voucher(self, selection: str, code: str) -> SelectionResponse:
+        """See ``Transport.apply_voucher``."""
+        return self._call(shop_api.apply_voucher(selection, code))
+
+    def remove_voucher(self, selection: str, code: str) -> SelectionResponse:
+        """See ``Transport.remove_voucher``."""
+        return self._call(shop_api.remove_voucher(selection, code))
+
+    def set_country(self, selection: str, country: str) -> SelectionResponse:
+        """See ``Transport.set_country``."""
+        return self._call(shop_api.set_country(selection, country))
+
+    def set_checkout_fields(self, selection: str, details: PaymentRequest) -> SelectionResponse:
+        """See ``Transport.set_checkout_fields``."""
+        return self._call(shop_api.set_checkout_fields(selection, details))
+
+    def start_payment(self, selection: str, request: PaymentRequest) -> PaymentAction:
+        """See ``Transport.start_payment``."""
+        return self._call(shop_api.start_payment(selection, request))
+
+    def payment_result(self, selection: str, fields: Mapping[str, str]) -> Receipt | PaymentAction:
+        """See ``Transport.payment_result``."""
+        return self._call(shop_api.payment_result(selection, fields))
+
+    def read_selection(self, selection: str) -> SelectionResponse:
+        """See ``Transport.read_selection``."""
+        return self._call(shop_api.read_selection(selection))
+
+    def read_receipt(self, selection: str) -> Receipt | None:
+        """See ``Transport.read_receipt``."""
+        return self._call(shop_api.read_receipt(selection))
+
+
+class AsyncShopApiClient(_ShopApiBase):
+    """Centra's Shop API over HTTP for asyncio: implements ``AsyncTransport``.
+
+    The same arguments, answers and errors as ``ShopApiClient``; ``transport`` is an
+    ``httpx.AsyncBaseTransport`` (e.g. ``httpx.ASGITransport`` to call an ASGI app in process)
+    and ``sleep`` is awaited. Use it from one event loop; close it with ``aclose``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retries: int = 2,
+        backoff: float = 0.1,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        super().__init__(base_url, api_key, timeout=timeout, retries=retries, backoff=backoff)
+        self._sleep = sleep
+        self._client = httpx.AsyncClient(transport=transport, timeout=self._timeout)
+
+    async def _call(self, request: shop_api.Request[T]) -> T:
+        exchange = self._exchange(request)
+        step = next(exchange)
+        while True:
+            outcome: _Outcome = None
+            if isinstance(step, httpx.Request):
+                try:
+                    outcome = await self._client.send(step)
+                except httpx.HTTPError as error:
+                    outcome = error
+            else:
+                await self._sleep(step)
+            try:
+                step = exchange.send(outcome)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def create_selection(self) -> SelectionResponse:
+        """See ``Transport.create_selection``."""
+        return await self._call(shop_api.create_selection())
+
+    async def add_item(self, selection: str, item: str, quantity: int) -> SelectionResponse:
+        """See ``Transport.add_item``."""
+        return await self._call(shop_api.add_item(selection, item, quantity))
+
+    async def set_quantity(self, selection: str, line: str, quantity: int) -> SelectionResponse:
+        """See ``Transport.set_quantity``."""
+        return await self._call(shop_api.set_quantity(selection, line, quantity))
+
+    async def remove_line(self, selection: str, line: str) -> SelectionResponse:
+        """See ``Transport.remove_line``."""
+        return await self._call(shop_api.remove_line(selection, line))
+
+    async def apply_voucher(self, selection: str, code: str) -> SelectionResponse:
+        """See ``Transport.apply_voucher``."""
+        return await self._call(shop_api.apply_voucher(selection, code))
+
+    async def remove_voucher(self, selection: str, code: str) -> SelectionResponse:
+        """See ``Transport.remove_voucher``."""
+        return await self._call(shop_api.remove_voucher(selection, code))
+
+    async def set_country(self, selection: str, country: str) -> SelectionResponse:
+        """See ``Transport.set_country``."""
+        return await self._call(shop_api.set_country(selection, country))
+
+    async def set_checkout_fields(
+        self, selection: str, details: PaymentRequest
+    ) -> SelectionResponse:
+        """See ``Transport.set_checkout_fields``."""
+        return await self._call(shop_api.set_checkout_fields(selection, details))
+
+    async def start_payment(self, selection: str, request: PaymentRequest) -> PaymentAction:
+        """See ``Transport.start_payment``."""
+        return await self._call(shop_api.start_payment(selection, request))
+
+    async def payment_result(
+        self, selection: str, fields: Mapping[str, str]
+    ) -> Receipt | PaymentAction:
+        """See ``Transport.payment_result``."""
+        return await self._call(shop_api.payment_result(selection, fields))
+
+    async def read_selection(self, selection: str) -> SelectionResponse:
+        """See ``Transport.read_selection``."""
+        return await self._call(shop_api.read_selection(selection))
+
+    async def read_receipt(self, selection: str) -> Receipt | None:
+        """See ``Transport.read_receipt``."""
+        return await self._call(shop_api.read_receipt(selection))
+
+
+__all__ = ["DEFAULT_TIMEOUT", "PAYMENT_CALLS", "AsyncShopApiClient", "ShopApiClient"]

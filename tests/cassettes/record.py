@@ -1,0 +1,45 @@
+"""(Re)record the shipped cassettes from the fake, through the HTTP path.
+
+Each scenario of ``tests.cassettes.SCENARIOS`` runs with ``ShopApiClient`` over
+``ReplayTransport(mode="all")`` whose inner transport is ``httpx.HTTPTransport`` to
+``FakeCentra`` served by uvicorn on a loopback port (``adapters.fake_server.FakeServer``); the
+fake's clock is fixed, so recording again gives the same files. Run from the checkout::
+
+    .venv/bin/python -m tests.cassettes.record [NAME ...]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import httpx
+
+from adapters.fake_server import FakeServer
+from adapters.http import ShopApiClient
+from adapters.replay import ReplayTransport
+from tests.cassettes import API_KEY, SCENARIOS, Scenario
+
+
+def record(scenario: Scenario) -> dict[str, object]:
+    """Record one scenario's cassette; returns its outcome."""
+    with FakeServer(scenario.fake()) as server:
+        transport = ReplayTransport(scenario.path, mode="all", inner=httpx.HTTPTransport())
+        with ShopApiClient(server.base_url, API_KEY, transport=transport) as client:
+            return scenario.run(client)
+
+
+def main(argv: Sequence[str]) -> int:
+    """Record the named scenarios (all when none is named)."""
+    unknown = [name for name in argv if name not in SCENARIOS]
+    if unknown:
+        print(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+        return 2
+    for name in argv or list(SCENARIOS):
+        outcome = record(SCENARIOS[name])
+        print(f"{SCENARIOS[name].path.name}: {outcome}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
