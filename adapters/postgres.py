@@ -22,8 +22,8 @@ import attrs
 import psycopg
 from psycopg import errors as pg_errors
 
+from adapters.bodies import CheckoutBodies
 from orderflow.checkout import Checkout
-from orderflow.codec import dumps, loads
 from orderflow.errors import CheckoutNotFound, ConcurrencyConflict, StoreError
 from orderflow.ports import Claim, IdempotencyRecord
 
@@ -92,11 +92,13 @@ class PostgresStore:
     """A ``Store`` in PostgreSQL tables prefixed ``orderflow_``; run ``create_schema()`` once.
 
     ``schema`` puts the tables in that PostgreSQL schema instead of the connection's default.
+    ``cache_size`` decoded checkouts are kept and reused while their stored text is unchanged.
     Use it as a context manager, or ``close()``. Raises only core errors:
     ``CheckoutNotFound``, ``ConcurrencyConflict``, ``StoreError``.
     """
 
-    def __init__(self, dsn: str, *, schema: str | None = None) -> None:
+    def __init__(self, dsn: str, *, schema: str | None = None, cache_size: int = 256) -> None:
+        self._bodies = CheckoutBodies(cache_size)
         if schema is not None and not _IDENTIFIER.match(schema):
             raise ValueError(f"not a plain PostgreSQL identifier: {schema!r}")
         self._dsn = dsn
@@ -163,7 +165,7 @@ class PostgresStore:
         if row is None:
             raise CheckoutNotFound(checkout_id)
         version, body = row
-        checkout = loads(body, Checkout, source=f"stored checkout {checkout_id!r}")
+        checkout = self._bodies.decode(checkout_id, body)
         return checkout if checkout.version == version else attrs.evolve(checkout, version=version)
 
     def save(self, checkout: Checkout, expected_version: int) -> Checkout:
@@ -173,7 +175,7 @@ class PostgresStore:
         ``ConcurrencyConflict`` when the stored version differs (or, on create, the id exists).
         """
         saved = attrs.evolve(checkout, version=expected_version + 1)
-        body = dumps(saved)
+        body = self._bodies.encode(saved)
         with self._connection() as connection:
             if expected_version == 0:
                 cursor = connection.execute(

@@ -20,8 +20,8 @@ from typing import TypeVar
 
 import attrs
 
+from adapters.bodies import CheckoutBodies
 from orderflow.checkout import Checkout
-from orderflow.codec import dumps, loads
 from orderflow.errors import CheckoutNotFound, ConcurrencyConflict, StoreError
 from orderflow.ports import Claim, IdempotencyRecord
 
@@ -81,13 +81,17 @@ class SQLiteStore:
     """A ``Store`` in one SQLite file; the schema is created on first use.
 
     ``timeout`` is how long a write waits for another thread or process holding the file's
-    write lock before failing with ``StoreError``. Use it as a context manager, or ``close()``.
+    write lock before failing with ``StoreError``. ``cache_size`` decoded checkouts are kept and
+    reused while their stored text is unchanged. Use it as a context manager, or ``close()``.
     Raises only core errors: ``CheckoutNotFound``, ``ConcurrencyConflict``, ``StoreError``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, cache_size: int = 256
+    ) -> None:
         self._path = os.fspath(path)
         self._timeout = timeout
+        self._bodies = CheckoutBodies(cache_size)
         # Idle connections, reused last-in first-out: as many as calls ever ran at once.
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -133,7 +137,7 @@ class SQLiteStore:
         if row is None:
             raise CheckoutNotFound(checkout_id)
         version, body = row
-        checkout = loads(body, Checkout, source=f"stored checkout {checkout_id!r}")
+        checkout = self._bodies.decode(checkout_id, body)
         return checkout if checkout.version == version else attrs.evolve(checkout, version=version)
 
     def save(self, checkout: Checkout, expected_version: int) -> Checkout:
@@ -143,7 +147,7 @@ class SQLiteStore:
         ``ConcurrencyConflict`` when the stored version differs (or, on create, the id exists).
         """
         saved = attrs.evolve(checkout, version=expected_version + 1)
-        body = dumps(saved)
+        body = self._bodies.encode(saved)
         updated_at = _micros(saved.updated_at)
         with self._connection() as connection:
             if expected_version == 0:

@@ -32,12 +32,12 @@ class EventNotAllowed(OrderflowError):
 
     def __init__(self, checkout_id: str | None, state: str, event: str, allowed: Iterable[str]):
         self.checkout_id = checkout_id
-        self.state = state
-        self.event = event
-        self.allowed = tuple(sorted(allowed))
+        self.state = str(state)  # plain text, also when given the flow's enums
+        self.event = str(event)
+        self.allowed = tuple(sorted(map(str, allowed)))
         where = f"checkout {checkout_id} is" if checkout_id else "the checkout is"
         super().__init__(
-            f"{event!r} is not allowed: {where} in state {state!r}; "
+            f"{self.event!r} is not allowed: {where} in state {self.state!r}; "
             f"allowed there: {', '.join(self.allowed) or 'nothing (final state)'}"
         )
 
@@ -46,9 +46,9 @@ class GuardRefused(OrderflowError):
     """A guard refused the event; ``refusals`` lists every reason, each with code and field."""
 
     def __init__(self, event: str, refusals: Iterable[Refusal]):
-        self.event = event
+        self.event = str(event)
         self.refusals = tuple(refusals)
-        super().__init__(f"{event!r} refused: " + "; ".join(map(str, self.refusals)))
+        super().__init__(f"{self.event!r} refused: " + "; ".join(map(str, self.refusals)))
 
 
 @attrs.frozen
