@@ -1,4 +1,4 @@
-"""Cassettes: the file format of recorded HTTP exchanges, and the redaction applied to them.
+"""Cassettes: the file format of recorded HTTP exchanges, read, written and shown.
 
 One cassette is one readable JSON file (UTF-8, indented, keys in a stable order)::
 
@@ -14,10 +14,9 @@ A body is stored under ``"body"`` as a JSON value when it is JSON (``null`` when
 under ``"bodyText"`` (UTF-8 text) or ``"bodyBase64"``. Query parameters and headers map a name
 to a string, or to a list of strings when the name repeats; header names are lower case.
 
-``Redactor`` replaces secrets and personal data by stable placeholders (``<redacted:email:1>``:
-the same value always gets the same placeholder within a cassette) before anything is written;
-``Redaction`` says what counts as secret. ``adapters.replay`` records and replays cassettes;
-``cassette_show`` and ``cassette_redact`` are the ``orderflow cassette`` commands.
+A secret value is stored as a placeholder, ``<redacted:LABEL:N>`` (``PLACEHOLDER``); which
+values are secret is ``adapters.redaction``'s business. ``adapters.replay`` records and replays
+cassettes; ``adapters.cassette_commands`` shows and redacts them.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal
 
 import attrs
 
@@ -38,19 +37,6 @@ from orderflow.errors import OrderflowError
 
 FORMAT_VERSION = 1
 """The cassette format this module reads and writes."""
-
-DEFAULT_FIELDS = frozenset(
-    {"password", "email", "phoneNumber", "firstName", "lastName", "address1", "address2", "token"}
-)
-"""JSON keys whose values are redacted, at any depth of a request or response body."""
-
-DEFAULT_HEADERS = frozenset(
-    {"api-authorization", "authorization", "api-token", "cookie", "set-cookie"}
-)
-"""Headers that are always redacted (any case)."""
-
-SECRET_HEADER_WORDS = ("token", "auth", "key", "secret", "cookie", "session", "password")
-"""A header whose name contains one of these is redacted too (``X-Session-Token``, ...)."""
 
 VOLATILE_HEADERS = frozenset(
     {
@@ -69,7 +55,9 @@ VOLATILE_HEADERS = frozenset(
 stored body (which is decoded)."""
 
 PLACEHOLDER = re.compile(r"<redacted:[^:<>]+:\d+>")
-_WHOLE_PLACEHOLDER = re.compile(rf"^{PLACEHOLDER.pattern}$")
+"""A placeholder standing for a redacted value: ``<redacted:email:1>``."""
+WHOLE_PLACEHOLDER = re.compile(rf"^{PLACEHOLDER.pattern}$")
+"""A string that is a placeholder and nothing else."""
 
 Multi = dict[str, str | list[str]]
 """Query parameters or headers: a name to its value, or to its values when it repeats."""
@@ -151,7 +139,7 @@ class RecordedRequest:
     @property
     def label(self) -> str:
         """``"POST /api/shop/selections?a=1"``, how tables and errors name the request."""
-        query = "&".join(f"{k}={v}" for k, vs in self.query.items() for v in _values(vs))
+        query = "&".join(f"{k}={v}" for k, vs in self.query.items() for v in values_of(vs))
         return f"{self.method} {self.path}" + (f"?{query}" if query else "")
 
 
@@ -165,7 +153,7 @@ class RecordedResponse:
 
     def header_list(self) -> list[tuple[str, str]]:
         """The headers as pairs, repeats kept, for building a response."""
-        return [(k, v) for k, vs in self.headers.items() for v in _values(vs)]
+        return [(k, v) for k, vs in self.headers.items() for v in values_of(vs)]
 
 
 @attrs.frozen
@@ -199,7 +187,8 @@ def placeholder_numbers(text: str) -> dict[str, int]:
     return numbers
 
 
-def _values(value: str | list[str]) -> list[str]:
+def values_of(value: str | list[str]) -> list[str]:
+    """A ``Multi`` value as a list."""
     return value if isinstance(value, list) else [value]
 
 
@@ -221,129 +210,6 @@ def multi(pairs: Iterable[tuple[str, str]], *, skip: frozenset[str] = frozenset(
         else:
             found[name] = [had, value]
     return found
-
-
-# --- redaction ------------------------------------------------------------------------------
-
-
-def _lower_set(names: Iterable[str]) -> frozenset[str]:
-    return frozenset(name.lower() for name in names)
-
-
-@attrs.frozen
-class Redaction:
-    """What is redacted: JSON body keys and query parameters named in ``fields`` (at any depth,
-    any case), headers named in ``headers`` (any case) or containing ``SECRET_HEADER_WORDS``.
-
-    Extend the defaults with ``Redaction(fields=DEFAULT_FIELDS | {"ssn"})`` or ``extended``.
-    """
-
-    fields: frozenset[str] = attrs.field(default=DEFAULT_FIELDS, converter=_lower_set)
-    headers: frozenset[str] = attrs.field(default=DEFAULT_HEADERS, converter=_lower_set)
-
-    def extended(self, fields: Iterable[str] = (), headers: Iterable[str] = ()) -> Redaction:
-        """These rules plus more fields and headers."""
-        return Redaction(self.fields | set(fields), self.headers | set(headers))
-
-    def is_secret_header(self, name: str) -> bool:
-        """Whether the header ``name`` is redacted."""
-        name = name.lower()
-        return name in self.headers or any(word in name for word in SECRET_HEADER_WORDS)
-
-
-ValueKey = tuple[str, Any]
-
-
-def value_key(value: Any) -> ValueKey | None:
-    """How the redactor knows a value again; ``None`` for values never redacted (``null``,
-    booleans, empty strings, placeholders, containers)."""
-    if isinstance(value, str):
-        if not value or _WHOLE_PLACEHOLDER.match(value):
-            return None
-        return ("s", value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return ("n", value)
-    return None
-
-
-class Redactor:
-    """Replaces secret values by placeholders, the same value by the same placeholder.
-
-    One redactor serves one cassette: ``known`` maps each value seen to its placeholder.
-    Thread-safe.
-    """
-
-    def __init__(self, redaction: Redaction | None = None):
-        self.redaction = redaction or Redaction()
-        self.known: dict[ValueKey, str] = {}
-        self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def notice(self, cassette: Cassette) -> None:
-        """Continue the numbering of a cassette's placeholders: new ones get new numbers."""
-        with self._lock:
-            for label, number in cassette.numbers.items():
-                self._counts[label] = max(self._counts.get(label, 0), number)
-
-    def placeholder(self, label: str, value: Any) -> Any:
-        """The placeholder of ``value`` (a new one the first time); unredactable values as is."""
-        key = value_key(value)
-        if key is None:
-            return value
-        with self._lock:
-            found = self.known.get(key)
-            if found is None:
-                number = self._counts.get(label, 0) + 1
-                self._counts[label] = number
-                found = self.known[key] = f"<redacted:{label}:{number}>"
-            return found
-
-    def bind(self, key: ValueKey, placeholder: str) -> None:
-        """Remember that ``placeholder`` stands for the value ``key`` (learnt while replaying)."""
-        with self._lock:
-            self.known.setdefault(key, placeholder)
-
-    def json(self, value: Any, label: str | None = None) -> Any:
-        """A copy of a JSON value with the secret fields' values replaced."""
-        if isinstance(value, Mapping):
-            fields = self.redaction.fields
-            return {k: self.json(v, k if k.lower() in fields else label) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.json(v, label) for v in value]
-        return value if label is None else self.placeholder(label, value)
-
-    def headers(self, headers: Multi) -> Multi:
-        """A copy of the headers with the secret ones' values replaced."""
-        return {
-            name: (
-                [self.placeholder(name, v) for v in _values(value)]
-                if isinstance(value, list)
-                else self.placeholder(name, value)
-            )
-            if self.redaction.is_secret_header(name)
-            else value
-            for name, value in headers.items()
-        }
-
-    def body(self, body: Body) -> Body:
-        """The body with its secret fields replaced (JSON bodies; others are kept)."""
-        if body.kind != "json" or body.value is None:
-            return body
-        return Body.of_json(self.json(body.value))
-
-    def exchange(self, exchange: Exchange) -> Exchange:
-        """The exchange with every secret replaced, request first."""
-        request, response = exchange.request, exchange.response
-        request = attrs.evolve(
-            request,
-            query=self.json(request.query),
-            headers=self.headers(request.headers),
-            body=self.body(request.body),
-        )
-        response = attrs.evolve(
-            response, headers=self.headers(response.headers), body=self.body(response.body)
-        )
-        return Exchange(request, response)
 
 
 # --- reading and writing --------------------------------------------------------------------
@@ -531,103 +397,11 @@ def save(path: str | os.PathLike[str], exchanges: Sequence[Exchange]) -> None:
         _cache.pop(os.fspath(path), None)
 
 
-# --- the ``orderflow cassette`` commands ----------------------------------------------------
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _middle(text: str, width: int) -> str:
-    # Paths differ at both ends (the base, the endpoint): keep both, drop the long id between.
-    if len(text) <= width:
-        return text
-    head = (width - 1) // 2
-    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
-
-
-def summary(body: Body, width: int = 60) -> str:
-    """A one-line description of a body for tables: errors, action, order, or its keys."""
-    value = body.value
-    if body.kind != "json":
-        return _short(f"{body.kind}, {len(body.content)} bytes", width)
-    if value is None:
-        return "-"
-    if isinstance(value, dict):
-        errors = value.get("errors")
-        if isinstance(errors, dict) and errors:
-            return _short("errors: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), width)
-        if "action" in value:
-            return _short(f"action {value['action']}", width)
-        if "order" in value and "selection" not in value:
-            return _short(f"order {value['order']} ({value.get('status', '?')})", width)
-        if isinstance(value.get("selection"), dict):
-            sel = value["selection"]
-            items = sel.get("items")
-            count = len(items) if isinstance(items, list) else 0
-            total = (sel.get("totals") or {}).get("grandTotalPrice", "")
-            text = f"selection, {count} line{'s' * (count != 1)}"
-            return _short(f"{text}, total {total}".replace("\u00a0", " ") if total else text, width)
-        return _short(json.dumps(value, ensure_ascii=False, separators=(",", ":")), width)
-    return _short(json.dumps(value, ensure_ascii=False), width)
-
-
-def cassette_show(path: str | os.PathLike[str], out: TextIO) -> int:
-    """``orderflow cassette show FILE``: print the exchanges as a table; returns 0.
-
-    Raises ``CassetteError`` (missing, damaged or unknown version).
-    """
-    exchanges = load(path).exchanges
-    rows = [("#", "method", "path", "status", "request", "response")]
-    for index, e in enumerate(exchanges):
-        request_path = e.request.label.partition(" ")[2]
-        rows.append(
-            (
-                str(index),
-                e.request.method,
-                _middle(request_path, 60),
-                str(e.response.status),
-                summary(e.request.body, 30),
-                summary(e.response.body, 50),
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    print(f"{path}: format version {FORMAT_VERSION}, {len(exchanges)} exchanges", file=out)
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out
-        )
-    return 0
-
-
-def cassette_redact(
-    path: str | os.PathLike[str], out: TextIO, redaction: Redaction | None = None
-) -> int:
-    """``orderflow cassette redact FILE``: rewrite a cassette with its secrets redacted; 0.
-
-    Placeholders already in the file are kept, new ones numbered after them. Raises
-    ``CassetteError`` (missing, damaged, unknown version, or not writable).
-    """
-    cassette = load(path)
-    redactor = Redactor(redaction)
-    redactor.notice(cassette)
-    redacted = [redactor.exchange(e) for e in cassette.exchanges]
-    save(path, redacted)
-    count = len(redactor.known)
-    print(
-        f"{path}: {len(redacted)} exchanges, {count} distinct value{'s' * (count != 1)} redacted",
-        file=out,
-    )
-    return 0
-
-
 __all__ = [
-    "DEFAULT_FIELDS",
-    "DEFAULT_HEADERS",
     "FORMAT_VERSION",
     "PLACEHOLDER",
-    "SECRET_HEADER_WORDS",
     "VOLATILE_HEADERS",
+    "WHOLE_PLACEHOLDER",
     "Body",
     "Cassette",
     "CassetteError",
@@ -636,17 +410,11 @@ __all__ = [
     "Multi",
     "RecordedRequest",
     "RecordedResponse",
-    "Redaction",
-    "Redactor",
-    "ValueKey",
-    "cassette_redact",
-    "cassette_show",
     "load",
     "multi",
     "parse",
     "placeholder_numbers",
     "save",
-    "summary",
     "to_json",
-    "value_key",
+    "values_of",
 ]

@@ -15,33 +15,26 @@ Record modes:
 - ``all``: always send and record; the file is overwritten with this run's exchanges.
 
 A request matches a recorded one by method, path, query and body (JSON compared as values, so
-key order does not matter; other bodies by bytes). By default exchanges replay in recorded
+key order does not matter; see ``adapters.tape``). By default exchanges replay in recorded
 order; ``ordered=False`` takes any unused matching exchange; ``allow_playback_repeats=True``
 lets an exchange replay more than once.
 
-Secrets and personal data are redacted before anything is kept (see ``adapters.cassette``):
-placeholders stand for the values. When replaying, a recorded placeholder matches the value
-the placeholder first matched in this run (and any value the first time), so a flow that sends
-the same email twice must send the same email twice again. The file is written on ``save``
-or ``close`` (and when the ``with`` block ends), atomically.
+Secrets and personal data are redacted before anything is kept (see ``adapters.redaction``):
+placeholders stand for the values. The file (``adapters.cassette``) is written on ``save`` or
+``close`` (and when the ``with`` block ends), atomically.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-from collections.abc import Sequence
-from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import parse_qsl
 
 import httpx
 
 from adapters import shop_api
 from adapters.cassette import (
-    PLACEHOLDER,
     VOLATILE_HEADERS,
     Body,
     CassetteError,
@@ -49,75 +42,29 @@ from adapters.cassette import (
     Exchange,
     RecordedRequest,
     RecordedResponse,
-    Redaction,
-    Redactor,
-    ValueKey,
-    cassette_redact,
-    cassette_show,
-    load,
     multi,
-    save,
-    value_key,
 )
+from adapters.cassette_commands import cassette_redact, cassette_show
+from adapters.redaction import Redaction
+from adapters.tape import MODES, Asked, CassetteMismatch, Mode, Tape, UnexpectedRequest
 
 if TYPE_CHECKING:
     from adapters.http import ShopApiClient
-
-Mode = Literal["none", "once", "new_episodes", "all"]
-MODES: Final[tuple[Mode, ...]] = ("none", "once", "new_episodes", "all")
 
 REPLAY_BASE_URL: Final = "http://centra.replay.invalid" + shop_api.BASE_PATH
 """The base URL ``replay_client`` gives ``ShopApiClient`` when replaying: the host is never
 contacted, and the recorded paths start with ``shop_api.BASE_PATH``."""
 
 
-class CassetteMismatch(CassetteError):
-    """A request does not match the exchange the cassette expected; shows both side by side.
-
-    ``index`` is the exchange compared against; ``differences`` lists ``(what, expected,
-    actual)`` rows (``method``, ``path``, ``query``, ``body $.a.b``).
-    """
-
-    def __init__(
-        self,
-        path: str,
-        index: int,
-        request_label: str,
-        differences: Sequence[tuple[str, str, str]],
-        why: str,
-    ):
-        self.index = index
-        self.differences = tuple(differences)
-        rows = [("", "expected (recorded)", "actual"), *self.differences]
-        widths = [min(max(len(row[i]) for row in rows), 48) for i in range(3)]
-        table = "\n".join(
-            "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in rows
-        )
-        super().__init__(
-            path,
-            f"{request_label} does not match exchange {index} of cassette {path} ({why}):\n{table}",
-        )
+# --- httpx's request and response as the tape sees them --------------------------------------
 
 
-class UnexpectedRequest(CassetteError):
-    """A request the cassette does not hold, with nothing left to replay; lists what is there."""
-
-    def __init__(self, path: str, request_label: str, why: str, recorded: Sequence[Exchange]):
-        self.recorded = tuple(recorded)
-        lines = [
-            f"  {i:>3}  {e.request.label}  -> {e.response.status}"
-            for i, e in enumerate(self.recorded)
-        ]
-        listing = "\n".join(lines) if lines else "  (no exchanges)"
-        super().__init__(
-            path,
-            f"unexpected request {request_label}: {why} in cassette {path}; to record it, use "
-            f'mode="new_episodes" (or "all" to record afresh). Recorded:\n{listing}',
-        )
-
-
-# --- the request as matched -----------------------------------------------------------------
+def _asked(request: httpx.Request, content: bytes) -> Asked:
+    url = request.url
+    raw_query = url.query
+    query = multi(parse_qsl(raw_query.decode("ascii"), keep_blank_values=True)) if raw_query else {}
+    content_type = request.headers.get("content-type", "") if content else ""
+    return Asked(request.method, url.path, query, content, content_type)
 
 
 def _request_of(request: httpx.Request, content: bytes) -> RecordedRequest:
@@ -143,258 +90,13 @@ def _response_of(response: httpx.Response) -> RecordedResponse:
     )
 
 
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, _Hidden) else str(value)
-    return text if len(text) <= 48 else text[:47] + "…"
-
-
-class _Hidden:
-    """A secret value of the actual request, shown as what it is not, never as itself."""
-
-    def __init__(self, placeholder: str | None):
-        self.placeholder = placeholder
-
-    def __str__(self) -> str:
-        return self.placeholder or "(a value the cassette does not know)"
-
-
-class _Comparison:
-    """One attempt to match a request against a recorded one; ``bindings`` are the
-    placeholders it would learn (committed only if this exchange is the one replayed)."""
-
-    def __init__(self, redactor: Redactor):
-        self.redactor = redactor
-        self.fields = redactor.redaction.fields
-        self.bindings: dict[ValueKey, str] = {}
-        self.differences: list[tuple[str, str, str]] = []
-
-    def run(self, recorded: RecordedRequest, actual: RecordedRequest) -> bool:
-        """Compare; ``differences`` says what differs, ``bindings`` what a match would learn."""
-        if recorded.method != actual.method:
-            self.differences.append(("method", recorded.method, actual.method))
-        if recorded.path != actual.path:
-            self.differences.append(("path", recorded.path, actual.path))
-        if recorded.query or actual.query:
-            self._value(recorded.query, actual.query, ("query",), None)
-        expected, got = recorded.body, actual.body
-        if expected.kind == "json" and got.kind == "json":
-            self._value(expected.value, got.value, ("body $",), None)
-        elif expected.content != got.content:
-            self.differences.append(("body", summary_of(expected), summary_of(got)))
-        return not self.differences
-
-    def _differ(self, where: tuple[str, ...], expected: Any, actual: Any) -> None:
-        if where[0] == "query":
-            name = "query " + ".".join(where[1:])
-        else:
-            name = where[0] + "".join(p if p[0] == "[" else f".{p}" for p in where[1:])
-        self.differences.append((name, _show(expected), _show(actual)))
-
-    def _value(self, expected: Any, actual: Any, where: tuple[str, ...], label: str | None) -> None:
-        if label is None and type(expected) is type(actual) and expected == actual:
-            return  # the common case, compared at C speed (bool and int differ in type)
-        if isinstance(expected, dict) and isinstance(actual, dict):
-            for key in [*expected, *(k for k in actual if k not in expected)]:
-                sub = key if key.lower() in self.fields else label
-                if key not in actual:
-                    self._differ((*where, key), expected[key], _Missing())
-                elif key not in expected:
-                    self._differ((*where, key), _Missing(), self._visible(actual[key], sub))
-                else:
-                    self._value(expected[key], actual[key], (*where, key), sub)
-        elif isinstance(expected, list) and isinstance(actual, list):
-            if len(expected) != len(actual):
-                self._differ((*where, "length"), len(expected), len(actual))
-            for i, (e, a) in enumerate(zip(expected, actual, strict=False)):
-                self._value(e, a, (*where, f"[{i}]"), label)
-        elif label is not None:
-            if not self._secret_matches(expected, actual):
-                self._differ(where, expected, self._visible(actual, label))
-        elif not _equal(expected, actual):
-            self._differ(where, expected, actual)
-
-    def _visible(self, actual: Any, label: str | None) -> Any:
-        key = value_key(actual) if label is not None else None
-        if key is None:
-            return actual
-        return _Hidden(self.redactor.known.get(key) or self.bindings.get(key))
-
-    def _secret_matches(self, expected: Any, actual: Any) -> bool:
-        if _equal(expected, actual):  # unredacted, or a placeholder sent back as it was served
-            return True
-        key = value_key(actual)
-        if key is None:
-            return False
-        known = self.redactor.known.get(key) or self.bindings.get(key)
-        if known is not None:
-            return bool(known == expected)
-        if not isinstance(expected, str) or not PLACEHOLDER.fullmatch(expected):
-            return False
-        if expected in self.bindings.values() or expected in self.redactor.known.values():
-            return False  # stands for another value
-        self.bindings[key] = expected
-        return True
-
-
-class _Missing:
-    def __str__(self) -> str:
-        return "(absent)"
-
-
-def _equal(expected: Any, actual: Any) -> bool:
-    """JSON equality: ``1 == 1.0`` but ``true != 1``."""
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return type(expected) is type(actual) and expected == actual
-    return bool(expected == actual)
-
-
-def summary_of(body: Body) -> str:
-    """A body as shown in a mismatch: JSON in full up to a width, else its kind and size."""
-    if body.kind == "json":
-        return _show(body.value)
-    return f"{body.kind}, {len(body.content)} bytes"
-
-
-# --- the state both transports share --------------------------------------------------------
-
-
-class _Tape:
-    """A cassette being replayed and recorded: all the logic, no I/O but the file."""
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        mode: Mode,
-        *,
-        ordered: bool,
-        allow_playback_repeats: bool,
-        redaction: Redaction | None,
-    ):
-        if mode not in MODES:
-            raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
-        self.path = os.fspath(path)
-        exists = Path(self.path).is_file()
-        if mode == "once":
-            mode = "none" if exists else "all"
-        self.mode: Mode = mode
-        self.ordered = ordered
-        self.repeats = allow_playback_repeats
-        self.redactor = Redactor(redaction)
-        self.recorded: tuple[Exchange, ...] = ()
-        if mode == "none" and not exists:
-            raise CassetteError(
-                self.path,
-                f'no cassette at {self.path}: record it first (mode="once" or mode="all")',
-            )
-        if mode == "none" or (mode == "new_episodes" and exists):
-            cassette = load(self.path)
-            self.recorded = cassette.exchanges
-            self.redactor.notice(cassette)
-        self.played = [0] * len(self.recorded)
-        self.position = 0
-        self.new: list[Exchange] = []
-        self.saved = mode == "none"
-        self.lock = threading.Lock()
-
-    @property
-    def records(self) -> bool:
-        return self.mode != "none"
-
-    def replay(self, request: RecordedRequest) -> RecordedResponse | None:
-        """The recorded response for a request, ``None`` if it is to be recorded; else raises."""
-        if self.mode == "all":
-            return None
-        with self.lock:
-            index, comparison = self._find(request)
-            if index is not None:
-                for key, placeholder in comparison.bindings.items():
-                    self.redactor.bind(key, placeholder)
-                self.played[index] += 1
-                if self.ordered and index == self.position:
-                    self.position += 1
-                return self.recorded[index].response
-            if self.records:
-                return None
-            raise self._failure(request)
-
-    def _candidates(self) -> list[int]:
-        unused = [i for i, n in enumerate(self.played) if n == 0]
-        if self.ordered:
-            unused = [self.position] if self.position < len(self.recorded) else []
-        if self.repeats:
-            used = [i for i, n in enumerate(self.played) if n > 0]
-            unused += reversed(used) if self.ordered else used
-        return unused
-
-    def _find(self, request: RecordedRequest) -> tuple[int | None, _Comparison]:
-        comparison = _Comparison(self.redactor)
-        for index in self._candidates():
-            comparison = _Comparison(self.redactor)
-            if comparison.run(self.recorded[index].request, request):
-                return index, comparison
-        return None, comparison
-
-    def _failure(self, request: RecordedRequest) -> CassetteError:
-        label = request.label
-        unused = [i for i, n in enumerate(self.played) if n == 0]
-        if self.ordered and self.position < len(self.recorded):
-            shown, why = self.position, "the next in recorded order"
-        elif not self.ordered and unused:
-            ranked = []
-            for index in unused:
-                comparison = _Comparison(self.redactor)
-                comparison.run(self.recorded[index].request, request)
-                ranked.append((_rank(comparison), index))
-            shown, why = min(ranked)[1], "the closest unused exchange"
-        else:
-            why = (
-                f"all {len(self.recorded)} recorded exchanges were played"
-                if self.recorded
-                else "the cassette has no exchanges"
-            )
-            return UnexpectedRequest(self.path, label, why, self.recorded)
-        expected = self.recorded[shown].request
-        comparison = _Comparison(self.redactor)
-        comparison.run(expected, request)
-        differences = [
-            ("method", expected.method, request.method),
-            ("path", expected.path, request.path),
-            *(d for d in comparison.differences if d[0] not in ("method", "path")),
-        ]
-        return CassetteMismatch(self.path, shown, label, differences, why)
-
-    def record(self, request: RecordedRequest, response: RecordedResponse) -> None:
-        """Keep an exchange that really happened, redacted."""
-        exchange = self.redactor.exchange(Exchange(request, response))
-        with self.lock:
-            self.new.append(exchange)
-            self.saved = False
-
-    def save(self) -> None:
-        """Write the cassette if anything was recorded (or the mode records afresh)."""
-        with self.lock:
-            if self.saved:
-                return
-            exchanges = [*self.recorded, *self.new] if self.mode != "all" else self.new
-            save(self.path, exchanges)
-            self.saved = True
-
-    def unplayed(self) -> list[int]:
-        with self.lock:
-            return [i for i, n in enumerate(self.played) if n == 0]
-
-
-def _rank(comparison: _Comparison) -> tuple[int, int]:
-    structural = sum(1 for d in comparison.differences if d[0] in ("method", "path"))
-    return (structural, len(comparison.differences))
-
-
 def _served(response: RecordedResponse, request: httpx.Request) -> httpx.Response:
+    # A stream, not ``content=``: httpx reads it once, in the client, as it reads the network.
+    content = response.body.content
+    headers = response.header_list()
+    headers.append(("content-length", str(len(content))))
     return httpx.Response(
-        response.status,
-        headers=response.header_list(),
-        content=response.body.content,
-        request=request,
+        response.status, headers=headers, stream=httpx.ByteStream(content), request=request
     )
 
 
@@ -425,7 +127,7 @@ class _ReplayBase:
         allow_playback_repeats: bool = False,
         redaction: Redaction | None = None,
     ):
-        self._tape = _Tape(
+        self._tape = Tape(
             path,
             mode,
             ordered=ordered,
@@ -511,10 +213,10 @@ class ReplayTransport(_ReplayBase, httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Replay the request's recorded response, or send it with ``inner`` and record it."""
         content = request.read()
-        recorded = _request_of(request, content)
-        response = self._tape.replay(recorded)
+        response = self._tape.replay(_asked(request, content))
         if response is not None:
             return _served(response, request)
+        recorded = _request_of(request, content)
         if self._inner is None:
             self._inner = httpx.HTTPTransport()
         real = self._inner.handle_request(request)
@@ -593,10 +295,10 @@ class AsyncReplayTransport(_ReplayBase, httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Replay the request's recorded response, or send it with ``inner`` and record it."""
         content = await request.aread()
-        recorded = _request_of(request, content)
-        response = self._tape.replay(recorded)
+        response = self._tape.replay(_asked(request, content))
         if response is not None:
             return _served(response, request)
+        recorded = _request_of(request, content)
         if self._inner is None:
             self._inner = httpx.AsyncHTTPTransport()
         real = await self._inner.handle_async_request(request)

@@ -2,8 +2,9 @@
 
 Each ``Scenario`` drives a ``Transport`` (any: ``FakeCentra`` in process, ``ShopApiClient``
 over HTTP, or replay) through one flow and returns an ``outcome``: a small dict without
-redacted values, the same whichever transport ran it. ``record.py`` records every scenario from
-the fake; ``replay_client(name)`` replays one::
+redacted values, the same whichever transport ran it. A scenario whose flow is a contract
+test's replays that test's cassette (``contract/``, recorded by the contract suite); ``record.py``
+records the others from the fake; ``replay_client(name)`` replays one::
 
     outcome = SCENARIOS["seed-flow"].run(replay_client("seed-flow"))
 """
@@ -35,6 +36,9 @@ from orderflow.service import CheckoutService
 CASSETTES = Path(__file__).resolve().parent
 """The folder of the shipped cassettes (``<scenario>.json``)."""
 
+CONTRACT_CASSETTES = CASSETTES / "contract"
+"""The contract suite's cassettes, one per test (``<test>[<params>].json``)."""
+
 RECORDED_AT = datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
 """The fake's clock while recording, so the receipt's date is the same every time."""
 
@@ -53,10 +57,14 @@ class Scenario:
     fake: Callable[[], FakeCentra] = attrs.field(
         default=lambda: FakeCentra.seeded(clock=ManualClock(RECORDED_AT), api_key=API_KEY)
     )
+    contract_test: str | None = None
+    """The contract test that records the same exchanges, when one does."""
 
     @property
     def path(self) -> Path:
-        """The scenario's cassette."""
+        """The scenario's cassette: its own, or its contract test's."""
+        if self.contract_test is not None:
+            return CONTRACT_CASSETTES / f"{self.contract_test}.json"
         return CASSETTES / f"{self.name}.json"
 
 
@@ -216,19 +224,46 @@ def _sold_out() -> FakeCentra:
     return fake
 
 
+_EACH_ACTION = "test_each_payment_action_kind_leads_to_its_state"
+
 SCENARIOS: Mapping[str, Scenario] = {
     s.name: s
     for s in (
-        Scenario("seed-flow", seed_flow),
+        Scenario("seed-flow", seed_flow),  # its own file: tests/contract/test_cli_http.py uses it
         Scenario("action-form", action_form),
-        Scenario("action-redirect", action_redirect),
-        Scenario("action-success", action_success),
-        Scenario("action-failed", action_failed),
+        Scenario(
+            "action-redirect",
+            action_redirect,
+            contract_test=f"{_EACH_ACTION}[redirect-test-RedirectAction-payment_pending]",
+        ),
+        Scenario(
+            "action-success",
+            action_success,
+            contract_test=f"{_EACH_ACTION}[instant-success-SuccessAction-paid]",
+        ),
+        Scenario(
+            "action-failed",
+            action_failed,
+            contract_test=f"{_EACH_ACTION}[always-decline-FailedAction-payment_failed]",
+        ),
         Scenario("declined-then-retry", declined_then_retry),
-        Scenario("out-of-stock-at-payment", out_of_stock_at_payment, _sold_out),
-        Scenario("voucher", voucher),
-        Scenario("unknown-item", unknown_item),
+        Scenario(
+            "out-of-stock-at-payment",
+            out_of_stock_at_payment,
+            _sold_out,
+            contract_test="test_out_of_stock_at_payment_goes_back_to_the_cart_without_the_items",
+        ),
+        Scenario(
+            "voucher",
+            voucher,
+            contract_test="test_a_voucher_takes_ten_percent_off_the_cart_and_the_order",
+        ),
+        Scenario(
+            "unknown-item",
+            unknown_item,
+            contract_test="test_an_unknown_item_is_a_field_error_and_leaves_the_checkout_unchanged",
+        ),
         Scenario("payment-result-twice", payment_result_twice),
     )
 }
-"""Every shipped scenario by name; its cassette is ``CASSETTES / f"{name}.json"``."""
+"""Every shipped scenario by name, with its cassette at ``path``."""

@@ -6,6 +6,9 @@ Each scenario of ``tests.cassettes.SCENARIOS`` runs with ``ShopApiClient`` over
 fake's clock is fixed, so recording again gives the same files. Run from the checkout::
 
     .venv/bin/python -m tests.cassettes.record [NAME ...]
+
+A scenario that replays a contract test's cassette is recorded by the contract suite
+(``tests.contract.transports.RECORD_COMMAND``), not here.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from adapters.fake_server import FakeServer
 from adapters.http import ShopApiClient
 from adapters.replay import ReplayTransport
 from tests.cassettes import API_KEY, SCENARIOS, Scenario
+from tests.contract.transports import RECORD_COMMAND
 
 
 def record(scenario: Scenario) -> dict[str, object]:
@@ -36,8 +40,11 @@ def main(argv: Sequence[str]) -> int:
         print(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
         return 2
     for name in argv or list(SCENARIOS):
-        outcome = record(SCENARIOS[name])
-        print(f"{SCENARIOS[name].path.name}: {outcome}")
+        scenario = SCENARIOS[name]
+        if scenario.contract_test is not None:
+            print(f"{name}: replays {scenario.path.name}, recorded with: {RECORD_COMMAND}")
+            continue
+        print(f"{scenario.path.name}: {record(scenario)}")
     return 0
 
 

@@ -1,5 +1,5 @@
 """Fixtures of the contract suite: ``store``, one per ``Store`` implementation; ``rig``, one per
-transport (``transports.TRANSPORTS``)."""
+transport (``transports.TRANSPORTS``), its ``check`` run after each test that passed."""
 
 from __future__ import annotations
 
@@ -11,12 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from adapters.fake import FakeCentra
 from adapters.fake_server import FakeServer
 from adapters.memory import MemoryStore
 from adapters.sqlite import SQLiteStore
 from orderflow.ports import Store
-from tests.contract.transports import API_KEY, TRANSPORTS, Rig, Setup, Switchboard, TransportKind
+from tests.cassettes import CONTRACT_CASSETTES
+from tests.contract.transports import (
+    TRANSPORTS,
+    Rig,
+    Setup,
+    Switchboard,
+    TransportKind,
+)
 
 POSTGRES_DSN = os.environ.get("ORDERFLOW_TEST_POSTGRES_DSN")
 _NO_POSTGRES = "set ORDERFLOW_TEST_POSTGRES_DSN to run the PostgreSQL store tests"
@@ -72,14 +78,39 @@ def shop_server() -> Iterator[tuple[Switchboard, str]]:
         yield switchboard, server.base_url
 
 
+_PASSED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember whether the test itself passed, for the rig's ``check`` after it."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[_PASSED] = report.passed
+
+
+def cassette_of(request: pytest.FixtureRequest, transport: str) -> Path:
+    """The test's own cassette: ``<test>[<its parameters but the transport>].json``."""
+    node = request.node
+    ids = [part for part in node.callspec.id.split("-") if part != transport]
+    name = node.originalname + (f"[{'-'.join(ids)}]" if ids else "")
+    return CONTRACT_CASSETTES / f"{name}.json"
+
+
 @pytest.fixture(params=[pytest.param(kind, id=kind.name) for kind in TRANSPORTS])
 def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
-    """Each transport, over a fresh ``FakeCentra.seeded()`` and an empty memory store."""
+    """Each transport, over a fresh seeded ``FakeCentra`` and an empty memory store."""
     kind: TransportKind = request.param
-    fake = FakeCentra.seeded(api_key=API_KEY)
+    fake = kind.fake()
     with ExitStack() as stack:
         setup = Setup(fake, MemoryStore(), stack)
         if kind.over_http:
             setup.server, setup.base_url = request.getfixturevalue("shop_server")
             setup.server.serve(fake)
-        yield kind.build(setup)
+        if kind.replays:
+            setup.cassette = cassette_of(request, kind.name)
+        built = kind.build(setup)
+        yield built
+        if request.node.stash.get(_PASSED, False):
+            built.check()

@@ -1,67 +1,115 @@
 """The transports the contract suite runs on: one factory each, all giving a ``Rig``.
 
 A ``Rig`` is what a contract test drives: a ``CheckoutService`` (for the async transport, a
-blocking facade over ``AsyncCheckoutService``), the ``FakeCentra`` behind it (so tests assert on
-``fake.calls`` and ``fake.orders``), and ``losing(call)``: a second service on the same store
-whose ``call`` reaches Centra but whose answer never comes back.
+blocking facade over ``AsyncCheckoutService``), the Centra behind it (``fake``: tests assert on
+``fake.calls`` and ``fake.orders``, and sell out with ``fake.stock``), and ``losing(call)``: a
+second service on the same store whose ``call`` reaches Centra but whose answer never comes back.
 
-To add a transport (e.g. replay of cassettes), write a factory ``(Setup) -> Rig`` and append a
-``TransportKind`` to ``TRANSPORTS``; every contract test then runs on it.
+The ``replay`` transport runs ``ShopApiClient`` over ``ReplayTransport`` on the test's own
+cassette, ``tests/cassettes/contract/<test>[<params>].json``, with no server and no fake: its
+``fake`` is a ``Ledger`` of the answers played. Record the cassettes again (from a live
+``FakeCentra``, whose clock is fixed) with ``RECORD_COMMAND``.
+
+To add a transport, write a factory ``(Setup) -> Rig`` and append a ``TransportKind`` to
+``TRANSPORTS``; every contract test then runs on it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+import os
+from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any, cast
+from pathlib import Path
+from typing import Any, Protocol, cast
 
 import attrs
 import httpx
+import pytest
 
 from adapters import shop_api
+from adapters.cassette import CassetteError
 from adapters.fake import FakeCentra
 from adapters.fake_server import ASGIApp, Receive, Scope, Send, create_app
 from adapters.http import AsyncShopApiClient, ShopApiClient
 from adapters.memory import MemoryStore
+from adapters.replay import REPLAY_BASE_URL, ReplayTransport
+from orderflow.clock import ManualClock
 from orderflow.errors import OutcomeUnknown
 from orderflow.service import AsyncCheckoutService, CheckoutService
+from tests.cassettes import CONTRACT_CASSETTES, RECORDED_AT
 
 API_KEY = "contract-key"
 LOST_READ_TIMEOUT = 0.3
 """The read timeout of a ``losing`` HTTP client: the server holds the lost answer past it."""
 
+RECORD_ENV = "ORDERFLOW_RECORD_CASSETTES"
+RECORD_COMMAND = f"{RECORD_ENV}=1 .venv/bin/python -m pytest tests/contract -k replay"
+"""How to (re)record the contract cassettes from a live ``FakeCentra``."""
+
+
+class Centra(Protocol):
+    """What a contract test asks of the Centra behind a rig: calls, orders, stock."""
+
+    calls: Counter[str]
+    orders: dict[str, dict[str, Any]]
+    stock: dict[str, int]
+
+
+def _never_fails() -> None:
+    pass
+
 
 @attrs.define
 class Rig:
-    """One transport wired up for a test: the service, the fake behind it, a lossy twin."""
+    """One transport wired up for a test: the service, the Centra behind it, a lossy twin.
+
+    ``check`` runs after a test that passed: it fails when the transport saw something amiss.
+    """
 
     name: str
-    fake: FakeCentra
+    fake: Centra
     store: MemoryStore
     service: CheckoutService
     losing: Callable[[str], CheckoutService]
+    check: Callable[[], None] = _never_fails
 
 
 @attrs.define
 class Setup:
-    """What a factory gets: a fresh fake and store, cleanup, and the HTTP server if needed."""
+    """What a factory gets: a fresh fake and store, cleanup, the HTTP server if needed, and
+    the test's cassette if the transport replays."""
 
     fake: FakeCentra
     store: MemoryStore
     stack: ExitStack
     server: Switchboard | None = None
     base_url: str = ""
+    cassette: Path | None = None
+
+
+def _seeded() -> FakeCentra:
+    return FakeCentra.seeded(api_key=API_KEY)
+
+
+def _recordable() -> FakeCentra:
+    # A fixed clock: the receipt's date, so recording again gives the same bytes.
+    return FakeCentra.seeded(api_key=API_KEY, clock=ManualClock(RECORDED_AT))
 
 
 @attrs.frozen
 class TransportKind:
-    """A transport of the suite: its test id, its factory, and whether it needs the server."""
+    """A transport of the suite: its test id, its factory, whether it needs the server, its
+    fake, and whether it replays a cassette per test."""
 
     name: str
     build: Callable[[Setup], Rig]
     over_http: bool = False
+    fake: Callable[[], FakeCentra] = _seeded
+    replays: bool = False
 
 
 # --- the server side: one uvicorn server per session, a fresh fake per test -------------------
@@ -209,9 +257,137 @@ def http_async(setup: Setup) -> Rig:
     return Rig("http_async", setup.fake, setup.store, service(), losing)
 
 
+# --- replay: the test's cassette, and a ledger of what it played ------------------------------
+
+_ORDER_CALLS = frozenset({"start_payment", "payment_result", "read_receipt"})
+
+
+def _route(request: httpx.Request) -> tuple[shop_api.Route, dict[str, str]] | None:
+    return shop_api.match(request.method, request.url.path.removeprefix(shop_api.BASE_PATH))
+
+
+class Ledger(httpx.BaseTransport):
+    """The replay rig's ``fake``: what Centra did, as told by the answers ``inner`` played.
+
+    ``calls`` counts requests per endpoint; ``orders`` holds each selection's receipt from a
+    played 200 answer (payment result, a ``success`` payment, the receipt read back);
+    ``stock`` takes writes and ignores them (the cassette holds Centra's answer to them).
+    """
+
+    def __init__(self, inner: httpx.BaseTransport):
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.stock: dict[str, int] = {}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Pass the request on; note what its answer says Centra did."""
+        try:
+            response = self.inner.handle_request(request)
+        except CassetteError as error:
+            error.add_note(f"if the test changed on purpose, record again: {RECORD_COMMAND}")
+            raise
+        found = _route(request)
+        if found is not None:
+            self._note(found, request, response)
+        return response
+
+    def _note(
+        self,
+        found: tuple[shop_api.Route, dict[str, str]],
+        request: httpx.Request,
+        response: httpx.Response,
+    ) -> None:
+        route, params = found
+        self.calls[route.name] += 1
+        if route.name not in _ORDER_CALLS or response.status_code != 200:
+            return
+        answer = json.loads(response.read() or b"null")
+        if not isinstance(answer, dict) or "order" not in answer:
+            return  # an action to take, or no receipt yet
+        sent = json.loads(request.content or b"{}")
+        selection = params.get("selection") or sent.get("selection")
+        self.orders[selection] = {k: v for k, v in answer.items() if k != "action"}
+
+    def close(self) -> None:
+        """Close ``inner``: a recording is written."""
+        self.inner.close()
+
+
+class DropsAnswers(httpx.BaseTransport):
+    """Passes every request on, then drops the answers of the ``lose`` calls: a read timeout."""
+
+    def __init__(self, inner: httpx.BaseTransport, lose: set[str]):
+        self.inner = inner
+        self.lose = lose
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """The answer, or ``httpx.ReadTimeout`` once Centra answered a lost call."""
+        response = self.inner.handle_request(request)
+        found = _route(request)
+        if found is not None and found[0].name in self.lose:
+            response.close()
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+    def close(self) -> None:
+        """Nothing: ``inner`` is the rig's, closed with it."""
+
+
+def _serving(fake: FakeCentra) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        path = request.url.path.removeprefix(shop_api.BASE_PATH)
+        status, answer = fake.handle(request.method, path, body, request.headers)
+        return httpx.Response(status, json=answer)
+
+    return httpx.MockTransport(handler)
+
+
+def replay(setup: Setup) -> Rig:
+    """``ShopApiClient`` replaying the test's cassette, the sync service; with ``RECORD_ENV``
+    set, recording it from ``setup.fake`` instead (then the rig's ``fake`` is that fake)."""
+    cassette = setup.cassette
+    assert cassette is not None
+    recording = bool(os.environ.get(RECORD_ENV))
+    if recording:
+        tape = ReplayTransport(cassette, mode="all", inner=_serving(setup.fake))
+    elif not cassette.is_file():
+        where = cassette.relative_to(CONTRACT_CASSETTES.parents[2])
+        pytest.fail(f"no cassette {where}; record it with: {RECORD_COMMAND}", pytrace=False)
+    else:
+        tape = ReplayTransport(cassette)
+    ledger = Ledger(tape)
+    setup.stack.callback(ledger.close)
+
+    def client(transport: httpx.BaseTransport) -> ShopApiClient:
+        return setup.stack.enter_context(
+            ShopApiClient(REPLAY_BASE_URL, API_KEY, transport=transport)
+        )
+
+    def losing(call: str) -> CheckoutService:
+        return CheckoutService(transport=client(DropsAnswers(ledger, {call})), store=setup.store)
+
+    def check() -> None:
+        if recording:  # the ledger must tell what the live fake knows
+            assert ledger.calls == setup.fake.calls, (ledger.calls, setup.fake.calls)
+            assert ledger.orders.keys() == setup.fake.orders.keys()
+        elif tape.unplayed:
+            pytest.fail(
+                f"exchanges {tape.unplayed} of {cassette.name} were not played: the test makes "
+                f"fewer calls than it recorded; record again with: {RECORD_COMMAND}",
+                pytrace=False,
+            )
+
+    service = CheckoutService(transport=client(ledger), store=setup.store)
+    centra: Centra = setup.fake if recording else ledger
+    return Rig("replay", centra, setup.store, service, losing, check)
+
+
 TRANSPORTS: list[TransportKind] = [
     TransportKind("in_process", in_process),
     TransportKind("http", http_sync, over_http=True),
     TransportKind("http_async", http_async, over_http=True),
+    TransportKind("replay", replay, fake=_recordable, replays=True),
 ]
 """Every transport the contract suite runs on; append one to run the suite on it."""

@@ -16,18 +16,12 @@ import httpx
 import pytest
 
 from adapters import shop_api
-from adapters.cassette import (
-    DEFAULT_FIELDS,
-    CassetteError,
-    CassetteFormatError,
-    Redaction,
-    cassette_redact,
-    cassette_show,
-    load,
-)
+from adapters.cassette import CassetteError, CassetteFormatError, load
+from adapters.cassette_commands import cassette_redact, cassette_show
 from adapters.fake import FakeCentra
 from adapters.http import AsyncShopApiClient, ShopApiClient
 from adapters.memory import MemoryStore
+from adapters.redaction import DEFAULT_FIELDS, Redaction
 from adapters.replay import (
     AsyncReplayTransport,
     CassetteMismatch,
@@ -39,6 +33,7 @@ from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, SEED_PAYMENT_REQUEST, 
 from orderflow.flow import State
 from orderflow.service import AsyncCheckoutService, CheckoutService
 from tests import cassettes
+from tests.contract.transports import API_KEY as CONTRACT_API_KEY
 
 BASE = "https://shop.example.test" + shop_api.BASE_PATH
 KEY = "sk-live-5e0f2b7d9c"
@@ -499,10 +494,13 @@ def test_each_shipped_cassette_replays_what_the_fake_answers(name: str) -> None:
 
 
 def test_shipped_cassettes_hold_no_secrets() -> None:
-    for scenario in cassettes.SCENARIOS.values():
-        raw = scenario.path.read_bytes()
-        for secret in [*SECRETS, cassettes.API_KEY]:
-            assert secret.encode() not in raw, (scenario.name, secret)
+    shipped = [scenario.path for scenario in cassettes.SCENARIOS.values()]
+    contract = sorted(cassettes.CONTRACT_CASSETTES.glob("*.json"))
+    assert contract, "the contract suite's cassettes are missing"
+    for path in {*shipped, *contract}:
+        raw = path.read_bytes()
+        for secret in [*SECRETS, cassettes.API_KEY, CONTRACT_API_KEY]:
+            assert secret.encode() not in raw, (path.name, secret)
 
 
 def test_cassette_show_prints_a_table_of_the_exchanges() -> None:
