@@ -58,7 +58,7 @@ class Fault(enum.Enum):
     OUT_OF_STOCK = "out_of_stock"
 
 
-class LostAnswer(Exception):  # noqa: N818 - a signal between the fake and its carrier, not an error
+class LostAnswer(Exception):
     """Raised by ``FakeCentra.handle``: no answer reaches the client.
 
     ``acted`` says whether Centra acted before the answer was lost. Never leaves the fake's

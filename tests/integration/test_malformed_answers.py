@@ -1,0 +1,235 @@
+"""Malformed and unexpected Centra answers into every service command: a core error, never a
+bare one, and the stored checkout unchanged.
+
+Hypothesis replaces the answer of the one Centra call a command makes (through FakeCentra's
+``faults`` hook, after the fake acted) with a mutation of the real answer (a field removed or
+given a wrong type) or with something else entirely (HTML, null, a list, a number, an unknown
+action). The only change allowed after a failed payment result is the write-ahead marker
+(``outcome_unknown`` and the posted ``payment_fields``), since Centra may have acted.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.fake import FakeCentra
+from adapters.memory import MemoryStore
+from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.checkout import Checkout
+from orderflow.errors import CheckoutNotFound, OrderflowError
+from orderflow.service import CheckoutService
+
+HTML = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+WRONG_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.just(HTML),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
+NOT_AN_ANSWER = st.one_of(
+    st.just(HTML),
+    st.none(),
+    st.integers(),
+    st.text(max_size=10),
+    st.lists(st.dictionaries(st.text(max_size=4), st.integers(), max_size=2), max_size=2),
+    st.just([]),
+    st.just({}),
+    st.just({"action": "teleport"}),
+    st.just({"action": None}),
+    st.just({"order": None}),
+    st.just({"selection": None}),
+    st.just({"selection": []}),
+)
+# A mutation: ("delete" | "retype", a walk into the answer, the wrong value).
+MUTATIONS = st.tuples(
+    st.sampled_from(["delete", "retype"]),
+    st.lists(st.integers(0, 10_000), min_size=1, max_size=6),
+    WRONG_VALUES,
+)
+OK_STATUSES = st.sampled_from([200, 201])
+ERROR_STATUSES = st.sampled_from([400, 401, 404, 409, 410, 422, 500, 502, 503])
+
+
+def _mutate(body: Any, walk: list[int], kind: str, value: Any) -> Any:
+    """The answer with the node reached by ``walk`` deleted or replaced by ``value``."""
+    body = copy.deepcopy(body)
+    parent: Any = None
+    key: Any = None
+    node = body
+    for step in walk:
+        if isinstance(node, dict) and node:
+            key = sorted(node)[step % len(node)]
+        elif isinstance(node, list) and node:
+            key = step % len(node)
+        else:
+            break
+        parent, node = node, node[key]
+    if parent is None:
+        return value
+    if kind == "delete" and isinstance(parent, dict):
+        del parent[key]
+    else:
+        parent[key] = value
+    return body
+
+
+@attrs.define
+class _Garble:
+    """FakeCentra's ``faults``: replaces the answer of ``endpoint`` (the fake has acted)."""
+
+    endpoint: str
+    garble: Callable[[int, Any], tuple[int, Any]] | None = None
+
+    def before(self, endpoint: str, method: str, path: str, body: Any) -> None:
+        return None
+
+    def after(self, endpoint: str, status: int, body: Any) -> tuple[int, Any] | None:
+        if endpoint != self.endpoint or self.garble is None:
+            return None
+        return self.garble(status, body)
+
+
+# command -> (the endpoint it calls, set-up to the state it needs, the command)
+Setup = Callable[[CheckoutService], Checkout]
+Run = Callable[[CheckoutService, Checkout], Any]
+
+
+def _cart(service: CheckoutService) -> Checkout:
+    checkout = service.open()
+    return service.add_item(checkout.id, SEED_ITEM, 1)
+
+
+def _with_voucher(service: CheckoutService) -> Checkout:
+    return service.apply_voucher(_cart(service).id, "WELCOME10")
+
+
+def _confirmed(service: CheckoutService) -> Checkout:
+    return service.confirm(_cart(service).id, seed_details())
+
+
+def _pending(service: CheckoutService) -> Checkout:
+    return service.start_payment(_confirmed(service).id)
+
+
+COMMANDS: dict[str, tuple[str, Setup, Run]] = {
+    "open": ("create_selection", lambda s: s.open(), lambda s, c: s.open("fresh")),
+    "add_item": ("add_item", _cart, lambda s, c: s.add_item(c.id, SEED_ITEM, 1)),
+    "set_quantity": ("set_quantity", _cart, lambda s, c: s.set_quantity(c.id, c.items[0].line, 2)),
+    "remove_line": ("remove_line", _cart, lambda s, c: s.remove_line(c.id, c.items[0].line)),
+    "apply_voucher": ("apply_voucher", _cart, lambda s, c: s.apply_voucher(c.id, "WELCOME10")),
+    "remove_voucher": (
+        "remove_voucher",
+        _with_voucher,
+        lambda s, c: s.remove_voucher(c.id, "WELCOME10"),
+    ),
+    "set_country": ("set_country", _cart, lambda s, c: s.set_country(c.id, "NO")),
+    "confirm": ("set_checkout_fields", _cart, lambda s, c: s.confirm(c.id, seed_details())),
+    "start_payment": ("start_payment", _confirmed, lambda s, c: s.start_payment(c.id)),
+    "complete_payment": (
+        "payment_result",
+        _pending,
+        lambda s, c: s.complete_payment(c.id, SEED_PAYMENT_FIELDS),
+    ),
+    "reconcile": ("read_receipt", _pending, lambda s, c: s.reconcile(c.id)),
+}
+
+
+def _attempt(
+    command: str, garble: Callable[[int, Any], tuple[int, Any]]
+) -> tuple[BaseException | None, Checkout, Checkout | None]:
+    """Run ``command`` with its answer garbled: (what it raised, before, stored after)."""
+    endpoint, setup, run = COMMANDS[command]
+    faults = _Garble(endpoint)
+    fake = FakeCentra.seeded(faults=faults)
+    store = MemoryStore()
+    service = CheckoutService(transport=fake, store=store)
+    before = setup(service)
+    faults.garble = garble
+    raised: BaseException | None = None
+    try:
+        run(service, before)
+    except OrderflowError as error:
+        raised = error
+    checkout_id = "fresh" if command == "open" else before.id
+    try:
+        after: Checkout | None = store.load(checkout_id)
+    except CheckoutNotFound:
+        after = None
+    return raised, before, after
+
+
+def _assert_unchanged(command: str, before: Checkout, after: Checkout | None) -> None:
+    if command == "open":
+        assert after is None
+        return
+    assert after is not None
+    if command == "complete_payment":
+        # The write-ahead marker may stay: Centra may have made the order.
+        assert after.outcome_unknown in (None, "payment_result")
+        after = attrs.evolve(
+            after,
+            outcome_unknown=before.outcome_unknown,
+            payment_fields=before.payment_fields,
+            version=before.version,
+        )
+    assert after == before
+
+
+EXAMPLES = settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@EXAMPLES
+@given(status=OK_STATUSES, answer=NOT_AN_ANSWER)
+def test_an_answer_that_is_not_one_gives_a_core_error_and_changes_nothing(
+    command: str, status: int, answer: Any
+) -> None:
+    raised, before, after = _attempt(command, lambda _status, _body: (status, answer))
+    assert isinstance(raised, OrderflowError)
+    _assert_unchanged(command, before, after)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@EXAMPLES
+@given(status=OK_STATUSES, mutation=MUTATIONS)
+def test_a_mutated_answer_gives_a_core_error_and_changes_nothing_or_is_taken(
+    command: str, status: int, mutation: tuple[str, list[int], Any]
+) -> None:
+    kind, walk, value = mutation
+    raised, before, after = _attempt(
+        command, lambda _status, body: (status, _mutate(body, walk, kind, value))
+    )
+    if raised is not None:
+        _assert_unchanged(command, before, after)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@EXAMPLES
+@given(status=ERROR_STATUSES, answer=st.one_of(NOT_AN_ANSWER, MUTATIONS))
+def test_a_malformed_error_answer_gives_a_core_error_and_changes_nothing(
+    command: str, status: int, answer: Any
+) -> None:
+    def garble(_status: int, body: Any) -> tuple[int, Any]:
+        if isinstance(answer, tuple):
+            kind, walk, value = answer
+            errors = {"errors": {"field": "refused"}, "message": "refused", "code": "X"}
+            return status, _mutate(errors, walk, kind, value)
+        return status, answer
+
+    raised, before, after = _attempt(command, garble)
+    if raised is not None:
+        _assert_unchanged(command, before, after)
