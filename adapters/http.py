@@ -19,15 +19,22 @@ Error mapping (see ``_failure`` and ``_answer``):
 - a body that is not JSON: ``PayloadError`` naming the endpoint (``CentraUnavailable`` on 5xx).
 
 Reads (GET) are retried on ``CentraUnavailable`` with exponential backoff; nothing else is.
+
+Requests go to the httpx transport (the injected one, or an ``httpx.HTTPTransport`` with its
+pool, TLS and the environment's proxy) without ``httpx.Client``, whose cookies, redirects, auth
+flows and hooks a server-to-server API does not use but pays for on every call. So this module
+does what ``Client`` did: ``Host``, ``Content-Length`` and the fixed headers, the timeout in
+``request.extensions``, reading the answer (decoding gzip or deflate) and closing it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Generator, Mapping
-from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
 import httpx
@@ -44,6 +51,11 @@ from orderflow.errors import (
 from orderflow.payment import PaymentAction, PaymentRequest
 from orderflow.receipt import Receipt
 from orderflow.selection import SelectionResponse
+
+try:  # an accelerator only, as in the codec
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised where orjson is absent
+    _orjson = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -85,41 +97,56 @@ class _ShopApiBase:
             raise ValueError(f"base_url {base_url!r} must be an http(s) URL with a host")
         if retries < 0 or backoff < 0:
             raise ValueError("retries and backoff must not be negative")
+        # Credentials in the URL become Basic auth, as httpx.Client does, and are shown nowhere.
+        basic = f"{url.username}:{url.password}" if url.userinfo else None
+        url = url.copy_with(username=None, password=None) if basic else url
         self.base_url = str(url).rstrip("/")
         self.retries = retries
         self.backoff = backoff
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._extensions = {"timeout": self._timeout.as_dict()}
-        self._headers = {
-            "accept": "application/json",
-            "accept-encoding": "gzip, deflate",
-            "user-agent": f"centra-orderflow python-httpx/{httpx.__version__}",
-        }
+        timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._extensions = {"timeout": timeout.as_dict()}  # where httpx's transports read it
+        self._closed = False
+        fixed = [
+            ("Host", url.netloc.decode("ascii")),
+            ("Accept", "application/json"),
+            ("Accept-Encoding", "gzip, deflate"),
+            ("User-Agent", f"centra-orderflow python-httpx/{httpx.__version__}"),
+        ]
+        if basic is not None:
+            fixed.append(("Authorization", "Basic " + base64.b64encode(basic.encode()).decode()))
         if api_key is not None:
-            self._headers[shop_api.API_KEY_HEADER] = api_key
-        self._json_headers = {**self._headers, "content-type": "application/json"}
+            fixed.append((shop_api.API_KEY_HEADER, api_key))
+        self._headers = httpx.Headers(fixed)  # built once; each request copies them
+        # httpx sends Content-Length: 0 on a bodiless POST, PUT or PATCH; some proxies need it.
+        self._empty_headers = httpx.Headers([*fixed, ("Content-Length", "0")])
+        self._json_headers = httpx.Headers([*fixed, ("Content-Type", "application/json")])
 
     def __repr__(self) -> str:
         # The key stays out: it is a credential.
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
     def _prepare(self, request: shop_api.Request[Any]) -> httpx.Request:
-        url = self.base_url + request.path
+        # What Client.build_request would do, from the prebuilt parts: only the URL is parsed.
         if request.body is None:
-            return httpx.Request(
-                request.method, url, headers=self._headers, extensions=self._extensions
-            )
-        content = json.dumps(request.body, ensure_ascii=False, separators=(",", ":")).encode()
-        return httpx.Request(
-            request.method,
-            url,
-            headers=self._json_headers,
-            content=content,
-            extensions=self._extensions,
+            content = b""
+            needs_length = request.method in ("POST", "PUT", "PATCH")
+            headers = self._empty_headers if needs_length else self._headers
+        else:
+            content = _dumps(request.body)
+            headers = httpx.Headers(self._json_headers)
+            headers["Content-Length"] = str(len(content))
+        url = httpx.URL(self.base_url + request.path)
+        stream = httpx.ByteStream(content)
+        prepared = httpx.Request(
+            request.method, url, headers=headers, stream=stream, extensions=self._extensions
         )
+        prepared.read()  # so ``request.content`` is there for transports that look
+        return prepared
 
     def _exchange(self, request: shop_api.Request[T]) -> Generator[_Step, _Outcome, T]:
         """One call: send, answer or map the failure, and retry reads with backoff."""
+        if self._closed:  # as httpx.Client refuses
+            raise RuntimeError(f"{type(self).__name__} is closed")
         prepared = self._prepare(request)
         retries = self.retries if request.method == "GET" else 0
         attempt = 0
@@ -155,7 +182,7 @@ def _answer(request: shop_api.Request[T], response: httpx.Response) -> T:
     body: Any = None
     if content:
         try:
-            body = json.loads(content)
+            body = _loads(content)
         except ValueError:
             if status >= 500:
                 raise CentraUnavailable(
@@ -182,6 +209,27 @@ def _not_json(request: shop_api.Request[Any], response: httpx.Response) -> Paylo
     return PayloadError("answer", [problem], source=request.route.label)
 
 
+def _dumps(body: Any) -> bytes:
+    if _orjson is not None:
+        return _orjson.dumps(body)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _loads(content: bytes) -> Any:
+    # orjson's errors are ValueErrors, as json's are.
+    return _orjson.loads(content) if _orjson is not None else json.loads(content)
+
+
+def _environment_proxy(base_url: str) -> str | None:
+    # What httpx.Client takes from HTTP(S)_PROXY, ALL_PROXY and NO_PROXY when given no transport.
+    url = httpx.URL(base_url)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(url.host):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
 class ShopApiClient(_ShopApiBase):
     """Centra's Shop API over HTTP, blocking: implements ``Transport``.
 
@@ -206,7 +254,17 @@ class ShopApiClient(_ShopApiBase):
     ):
         super().__init__(base_url, api_key, timeout=timeout, retries=retries, backoff=backoff)
         self._sleep = sleep
-        self._client = httpx.Client(transport=transport, timeout=self._timeout)
+        if transport is None:
+            transport = httpx.HTTPTransport(proxy=_environment_proxy(self.base_url))
+        self._transport = transport
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        response = self._transport.handle_request(request)
+        try:
+            response.read()  # decodes a gzip or deflate body
+        finally:
+            response.close()
+        return response
 
     def _call(self, request: shop_api.Request[T]) -> T:
         exchange = self._exchange(request)
@@ -215,7 +273,7 @@ class ShopApiClient(_ShopApiBase):
             outcome: _Outcome = None
             if isinstance(step, httpx.Request):
                 try:
-                    outcome = self._client.send(step)
+                    outcome = self._send(step)
                 except httpx.HTTPError as error:
                     outcome = error
             else:
@@ -227,18 +285,15 @@ class ShopApiClient(_ShopApiBase):
                 return result
 
     def close(self) -> None:
-        """Close the connections."""
-        self._client.close()
+        """Close the connections and the transport (once)."""
+        if not self._closed:
+            self._closed = True
+            self._transport.close()
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def create_selection(self) -> SelectionResponse:
@@ -311,7 +366,17 @@ class AsyncShopApiClient(_ShopApiBase):
     ):
         super().__init__(base_url, api_key, timeout=timeout, retries=retries, backoff=backoff)
         self._sleep = sleep
-        self._client = httpx.AsyncClient(transport=transport, timeout=self._timeout)
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(proxy=_environment_proxy(self.base_url))
+        self._transport = transport
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()  # decodes a gzip or deflate body
+        finally:
+            await response.aclose()
+        return response
 
     async def _call(self, request: shop_api.Request[T]) -> T:
         exchange = self._exchange(request)
@@ -320,7 +385,7 @@ class AsyncShopApiClient(_ShopApiBase):
             outcome: _Outcome = None
             if isinstance(step, httpx.Request):
                 try:
-                    outcome = await self._client.send(step)
+                    outcome = await self._send(step)
                 except httpx.HTTPError as error:
                     outcome = error
             else:
@@ -332,18 +397,15 @@ class AsyncShopApiClient(_ShopApiBase):
                 return result
 
     async def aclose(self) -> None:
-        """Close the connections."""
-        await self._client.aclose()
+        """Close the connections and the transport (once)."""
+        if not self._closed:
+            self._closed = True
+            await self._transport.aclose()
 
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def create_selection(self) -> SelectionResponse:

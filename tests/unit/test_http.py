@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
-from collections.abc import Callable
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import attrs
@@ -13,7 +15,7 @@ import pytest
 
 from adapters import shop_api
 from adapters.fake import FakeCentra
-from adapters.http import AsyncShopApiClient, ShopApiClient
+from adapters.http import DEFAULT_TIMEOUT, AsyncShopApiClient, ShopApiClient, _environment_proxy
 from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
 from orderflow.errors import (
     AuthenticationFailed,
@@ -135,16 +137,83 @@ def test_the_seed_flow_decodes_to_the_seeds_receipt(api: Callable[[Handler], Api
     assert client.call("read_receipt", selection) == receipt
 
 
-def test_the_timeout_is_applied_to_every_request() -> None:
+def test_requests_carry_host_content_length_user_agent_and_accept_encoding(
+    api: Callable[[Handler], Api],
+) -> None:
+    client = api(fake_handler(FakeCentra.seeded(api_key=KEY)))
+    selection = client.call("create_selection").selection_id
+    client.call("add_item", selection, SEED_ITEM, 2)
+    client.call("read_selection", selection)
+    create, add, read = client.requests
+    for request in client.requests:
+        assert request.headers["host"] == "shop.example.test"
+        assert request.headers["user-agent"].startswith("centra-orderflow python-httpx/")
+        assert request.headers["accept-encoding"] == "gzip, deflate"
+        assert request.headers["accept"] == "application/json"
+    assert create.headers["content-length"] == "0"  # a bodiless POST, as httpx sends it
+    assert add.headers["content-length"] == str(len(add.content)) != "0"
+    assert "content-length" not in read.headers
+
+
+def test_a_body_keeps_non_ascii_text_as_utf8(api: Callable[[Handler], Api]) -> None:
+    client = api(answer(400, {"errors": {"voucher": "unknown"}}))
+    with pytest.raises(CentraError):
+        client.call("apply_voucher", "sel1", "SOMMAR-Å")
+    assert "SOMMAR-Å".encode() in client.requests[0].content
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"), [("gzip", gzip.compress), ("deflate", zlib.compress)]
+)
+def test_a_compressed_answer_is_decoded(
+    api: Callable[[Handler], Api], encoding: str, compress: Callable[[bytes], bytes]
+) -> None:
+    body = json.dumps({"errors": {"receipt": "none"}}).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # A stream, as the network gives it: nothing decoded before the client reads it.
+        headers = {"content-encoding": encoding, "content-type": "application/json"}
+        return httpx.Response(404, headers=headers, stream=httpx.ByteStream(compress(body)))
+
+    assert api(handler).call("read_receipt", "sel1") is None
+
+
+@pytest.mark.parametrize(
+    ("timeout", "expected"),
+    [
+        (2.5, dict.fromkeys(("connect", "read", "write", "pool"), 2.5)),
+        (None, {"connect": 5.0, "read": 30.0, "write": 30.0, "pool": 30.0}),
+    ],
+)
+def test_the_timeout_reaches_the_transport_on_every_request(
+    timeout: float | None, expected: dict[str, float]
+) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(404, json={"errors": {"receipt": "none"}})
 
-    client = ShopApiClient(BASE_URL, KEY, timeout=2.5, transport=httpx.MockTransport(handler))
+    mock = httpx.MockTransport(handler)
+    chosen = DEFAULT_TIMEOUT if timeout is None else timeout
+    client = ShopApiClient(BASE_URL, KEY, timeout=chosen, transport=mock)
     assert client.read_receipt("sel1") is None
-    assert seen[0].extensions["timeout"] == dict.fromkeys(("connect", "read", "write", "pool"), 2.5)
+    assert client.read_receipt("sel2") is None
+    assert [r.extensions["timeout"] for r in seen] == [expected, expected]
+
+
+def test_credentials_in_the_base_url_become_basic_auth_and_are_shown_nowhere() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(404, json={})
+
+    url = "https://staging:pa%40ss@shop.example.test/api/shop"
+    client = ShopApiClient(url, KEY, transport=httpx.MockTransport(handler))
+    assert client.read_receipt("sel1") is None
+    assert seen[0].headers["authorization"] == httpx.BasicAuth("staging", "pa@ss")._auth_header
+    assert client.base_url == BASE_URL and "pa" not in repr(client)
 
 
 def test_the_key_is_in_no_repr_and_no_error(api: Callable[[Handler], Api]) -> None:
@@ -333,19 +402,97 @@ def test_only_reads_are_retried_payment_calls_never(
     assert len(client.requests) == 1 and client.sleeps == []
 
 
-def test_the_client_is_built_once_and_closed_by_its_context() -> None:
-    mock = httpx.MockTransport(answer(404, {}))
+# --- the transport and its life cycle -----------------------------------------------------
+
+
+class Closing(httpx.MockTransport):
+    """A mock transport counting how often it is closed."""
+
+    closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+class CutOff(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """An answer's body that breaks after its first bytes, remembering that it was closed."""
+
+    closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b'{"selection":'
+        raise httpx.ReadError("connection reset")
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b'{"selection":'
+        raise httpx.ReadError("connection reset")
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def test_the_transport_is_closed_once_by_the_context_and_a_closed_client_refuses() -> None:
+    mock = Closing(answer(404, {}))
     with ShopApiClient(BASE_URL, KEY, transport=mock) as client:
-        inner = client._client
-        client.read_receipt("a")
-        client.read_receipt("b")
-        assert client._client is inner
-    assert inner.is_closed
+        assert client.read_receipt("a") is None
+        assert client.read_receipt("b") is None
+        assert mock.closed == 0
+    client.close()
+    assert mock.closed == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        client.read_receipt("c")
 
 
-async def test_the_async_client_closes_with_its_context() -> None:
-    mock = httpx.MockTransport(answer(404, {}))
+async def test_the_async_transport_is_closed_once_by_the_context() -> None:
+    mock = Closing(answer(404, {}))
     async with AsyncShopApiClient(BASE_URL, KEY, transport=mock) as client:
         assert await client.read_receipt("a") is None
-        inner = client._client
-    assert inner.is_closed
+    await client.aclose()
+    assert mock.closed == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.read_receipt("b")
+
+
+def test_an_answer_cut_off_mid_body_is_unknown_and_its_stream_is_closed(
+    api: Callable[[Handler], Api],
+) -> None:
+    streams: list[CutOff] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        streams.append(CutOff())
+        return httpx.Response(200, stream=streams[-1])
+
+    client = api(handler)
+    with pytest.raises(OutcomeUnknown, match="ReadError"):
+        client.call(RESULT[0], *RESULT[1])
+    with pytest.raises(CentraUnavailable, match="ReadError"):
+        client.call(READ[0], *READ[1])
+    assert len(streams) == 4 and all(stream.closed for stream in streams)
+
+
+def test_without_a_transport_each_client_builds_one_pool_of_its_own() -> None:
+    with ShopApiClient(BASE_URL, KEY) as client:
+        assert isinstance(client._transport, httpx.HTTPTransport)
+    asynchronous = AsyncShopApiClient(BASE_URL, KEY)
+    assert isinstance(asynchronous._transport, httpx.AsyncHTTPTransport)
+    asyncio.run(asynchronous.aclose())
+
+
+def test_the_default_transport_takes_the_proxy_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    assert _environment_proxy(BASE_URL) is None
+    monkeypatch.setenv("HTTPS_PROXY", "proxy.internal:3128")
+    assert _environment_proxy(BASE_URL) == "http://proxy.internal:3128"
+    assert _environment_proxy("http://shop.example.test/api/shop") is None
+    monkeypatch.setenv("NO_PROXY", "example.test")
+    assert _environment_proxy(BASE_URL) is None
