@@ -39,7 +39,11 @@ class MemoryStore:
         Returns it with ``version`` set to ``expected_version + 1``. Raises
         ``ConcurrencyConflict`` when the stored version differs (or, on create, the id exists).
         """
-        saved = attrs.evolve(checkout, version=expected_version + 1)
+        saved = (
+            checkout
+            if checkout.version == expected_version + 1
+            else attrs.evolve(checkout, version=expected_version + 1)
+        )
         with self._lock:
             stored = self._checkouts.get(checkout.id)
             actual = stored.version if stored is not None else 0

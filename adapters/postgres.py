@@ -174,7 +174,11 @@ class PostgresStore:
         Returns it with ``version`` set to ``expected_version + 1``. Raises
         ``ConcurrencyConflict`` when the stored version differs (or, on create, the id exists).
         """
-        saved = attrs.evolve(checkout, version=expected_version + 1)
+        saved = (
+            checkout
+            if checkout.version == expected_version + 1
+            else attrs.evolve(checkout, version=expected_version + 1)
+        )
         body = self._bodies.encode(saved)
         with self._connection() as connection:
             if expected_version == 0:

@@ -146,7 +146,11 @@ class SQLiteStore:
         Returns it with ``version`` set to ``expected_version + 1``. Raises
         ``ConcurrencyConflict`` when the stored version differs (or, on create, the id exists).
         """
-        saved = attrs.evolve(checkout, version=expected_version + 1)
+        saved = (
+            checkout
+            if checkout.version == expected_version + 1
+            else attrs.evolve(checkout, version=expected_version + 1)
+        )
         body = self._bodies.encode(saved)
         updated_at = _micros(saved.updated_at)
         with self._connection() as connection:

@@ -21,10 +21,12 @@ from orderflow.checkout import Checkout
 from orderflow.clock import SystemClock
 from orderflow.errors import (
     CentraError,
+    CentraUnavailable,
     ClaimTimeout,
     ConcurrencyConflict,
     GuardRefused,
     IdempotencyKeyReused,
+    OrderflowError,
     OutcomeUnknown,
     OutOfStock,
 )
@@ -100,9 +102,18 @@ class CheckoutCommands:
     def _fire(
         self, checkout: Checkout, event: Event, dest: State, detail: str = "", **changes: Any
     ) -> Checkout:
+        # One copy per step: the transition, the changes and the version the store will check.
         now = self.clock.now()
-        moved = flow.fire(checkout, event, dest, now, detail)
-        return attrs.evolve(moved, updated_at=now, **changes)
+        return flow.fire(
+            checkout,
+            event,
+            dest,
+            now,
+            detail,
+            updated_at=now,
+            version=checkout.version + 1,
+            **changes,
+        )
 
     def _save(self, checkout: Checkout, expected_version: int) -> Checkout:
         return self.store.save(checkout, expected_version)
@@ -147,6 +158,7 @@ class CheckoutCommands:
             token=cart.token,
             cart=cart,
             history=(TransitionRecord(Event.OPEN, None, flow.INITIAL, now),),
+            version=1,
         )
         return self._save(checkout, 0)
 
@@ -155,9 +167,29 @@ class CheckoutCommands:
     ) -> Command:
         checkout = self.store.load(checkout_id)
         flow.check(checkout, event, params)
-        cart: SelectionResponse = yield Call(event.value, (checkout.selection_id, *args))
+        try:
+            cart: SelectionResponse = yield Call(event.value, (checkout.selection_id, *args))
+        except (CentraUnavailable, OutcomeUnknown) as lost:
+            cart = yield from self._read_back(checkout, lost)
         changed = self._fire(checkout, event, State.SELECTION, cart=cart, token=cart.token)
         return self._save(changed, checkout.version)
+
+    def _read_back(
+        self, checkout: Checkout, lost: OrderflowError
+    ) -> Generator[Effect, Any, SelectionResponse]:
+        """After a cart call lost its answer, Centra's cart if the change was made there.
+
+        A retry of an ``add_item`` whose answer was lost would add the item twice, so the
+        selection is read back: a cart that differs from the stored one means the change
+        happened (the event completes); an unchanged or unreadable one re-raises ``lost``.
+        """
+        try:
+            cart: SelectionResponse = yield Call("read_selection", (checkout.selection_id,))
+        except OrderflowError:
+            raise lost from None
+        if cart == checkout.cart:
+            raise lost
+        return cart
 
     def _confirm(self, checkout_id: str, details: PaymentRequest) -> Command:
         checkout = self.store.load(checkout_id)
@@ -165,12 +197,11 @@ class CheckoutCommands:
         cart: SelectionResponse = yield Call(
             "set_checkout_fields", (checkout.selection_id, details)
         )
-        updated = attrs.evolve(checkout, cart=cart)
         # Centra re-prices and re-checks shipping for the address just sent.
-        refusal = flow.ship_to_allowed(updated, {})
+        refusal = flow.ships_to(cart)
         if refusal is not None:
             raise GuardRefused(Event.CONFIRM, [refusal])
-        confirmed = self._fire(updated, Event.CONFIRM, State.CONFIRMED, details=details)
+        confirmed = self._fire(checkout, Event.CONFIRM, State.CONFIRMED, cart=cart, details=details)
         return self._save(confirmed, checkout.version)
 
     def _without_effect(self, checkout_id: str, event: Event, dest: State) -> Command:
@@ -286,7 +317,12 @@ class CheckoutCommands:
             return checkout
         # Write ahead: a crash from here on leaves the marker, and the next caller asks first.
         checkout = self._save(
-            attrs.evolve(checkout, outcome_unknown=PAYMENT_RESULT_CALL, payment_fields=fields),
+            attrs.evolve(
+                checkout,
+                outcome_unknown=PAYMENT_RESULT_CALL,
+                payment_fields=fields,
+                version=checkout.version + 1,
+            ),
             checkout.version,
         )
         try:

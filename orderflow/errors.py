@@ -172,7 +172,12 @@ class AuthenticationFailed(CentraError):
 
 
 class CentraUnavailable(OrderflowError):
-    """Centra could not be reached or failed (5xx, network error); nothing was acted on."""
+    """Centra could not be reached or failed (5xx, network error, no answer).
+
+    Nothing was acted on when the request never left (a connection error); after a timeout
+    Centra may have acted. The service reads a cart back before reporting this for a cart
+    change, and payment calls raise ``OutcomeUnknown`` instead.
+    """
 
     def __init__(self, endpoint: str, reason: str, status: int | None = None):
         self.endpoint = endpoint

@@ -19,6 +19,7 @@ from orderflow.errors import EventNotAllowed, GuardRefused, Refusal
 
 if TYPE_CHECKING:
     from orderflow.checkout import Checkout
+    from orderflow.selection import SelectionResponse
 
 
 class State(StrEnum):
@@ -172,7 +173,11 @@ def payment_method_available(checkout: Checkout, params: Mapping[str, Any]) -> R
 
 def ship_to_allowed(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """Centra can ship to the shopper's location (``location.shipTo``)."""
-    cart = checkout.cart
+    return ships_to(checkout.cart)
+
+
+def ships_to(cart: SelectionResponse | None) -> Refusal | None:
+    """The refusal when Centra says this cart cannot be shipped to its location, else None."""
     if cart is not None and cart.location is not None and not cart.location.ship_to:
         country = cart.location.country or "this country"
         return Refusal("ship_to_not_allowed", "country", f"cannot ship to {country}")

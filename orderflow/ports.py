@@ -19,7 +19,8 @@ class Transport(Protocol):
 
     Every method raises only core errors: ``CentraError`` (Centra refused; ``errors`` keeps its
     ``{field: message}``), ``OutOfStock`` (410: items removed, ``selection`` is the new cart),
-    ``AuthenticationFailed`` (401/403), ``CentraUnavailable`` (5xx or network, nothing acted on),
+    ``AuthenticationFailed`` (401/403), ``CentraUnavailable`` (5xx or network; after a timeout
+    Centra may have acted),
     ``OutcomeUnknown`` (a payment call got no answer; Centra may have acted) and
     ``PayloadError`` (Centra's answer does not fit the type).
     """

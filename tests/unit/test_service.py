@@ -379,3 +379,44 @@ def test_details_are_stored_and_sent_with_the_selection(world: World) -> None:
     confirmed = world.confirmed()
     assert isinstance(confirmed.details, PaymentRequest)
     assert confirmed.details.address.email == "hhh@maximilliangeorge.com"
+
+
+def test_an_add_item_whose_answer_was_lost_is_read_back_instead_of_doubled(world: World) -> None:
+    checkout = world.service.open()
+    lossy = CheckoutService(
+        transport=LosesAnswers(world.fake, {"add_item"}),  # type: ignore[arg-type]
+        store=world.store,
+        clock=world.clock,
+    )
+    added = lossy.add_item(checkout.id, SEED_ITEM, 1)
+    assert [(i.item, i.quantity) for i in added.items] == [(SEED_ITEM, 1)]
+    assert added.history[-1].event is Event.ADD_ITEM
+    assert world.fake.calls["read_selection"] == 1
+
+
+def test_a_lost_cart_change_that_did_not_happen_is_reported_and_changes_nothing(
+    world: World,
+) -> None:
+    checkout = world.service.open()
+
+    @attrs.define
+    class NeverArrives:
+        inner: FakeCentra
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "add_item":
+
+                def lost(*args: Any) -> Any:
+                    raise OutcomeUnknown("add_item", "connection reset before sending")
+
+                return lost
+            return getattr(self.inner, name)
+
+    lossy = CheckoutService(
+        transport=NeverArrives(world.fake),  # type: ignore[arg-type]
+        store=world.store,
+        clock=world.clock,
+    )
+    with pytest.raises(OutcomeUnknown):
+        lossy.add_item(checkout.id, SEED_ITEM, 1)
+    assert world.store.load(checkout.id) == checkout
