@@ -103,7 +103,7 @@ class FakeCentra:
         self.orders: dict[str, dict[str, Any]] = {}
         key = client_api_key if client_api_key is not None else api_key
         self._headers = {shop_api.API_KEY_HEADER: key} if key is not None else None
-        self._answers = Answers(self.catalog)
+        self._answers = Answers.shared(self.catalog)
         self._selections: dict[str, Cart] = {}
         self._next_order = first_order
         self._next_id = 0

@@ -9,6 +9,7 @@ decimals, shown with ``CurrencyFormat.format`` and sent as numbers (``int`` when
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
@@ -392,12 +393,28 @@ _ADDRESS_KEYS = (
 )
 
 
+_SHARED_ANSWERS: dict[int, tuple[weakref.ref[Catalog], Answers]] = {}
+
+
 class Answers:
     """Renders Centra's answers for one catalog; the parts that never change are built once.
 
     Answers share those parts (and recently priced carts) with each other: read them, or copy
     before changing anything.
     """
+
+    @classmethod
+    def shared(cls, catalog: Catalog) -> Answers:
+        """The answers of ``catalog``, shared by every fake built on it (a catalog is frozen,
+        so its rendered parts and priced carts are the same for all of them)."""
+        found = _SHARED_ANSWERS.get(id(catalog))
+        if found is not None and found[0]() is catalog:
+            return found[1]
+        answers = cls(catalog)
+        if len(_SHARED_ANSWERS) > 64:
+            _SHARED_ANSWERS.clear()
+        _SHARED_ANSWERS[id(catalog)] = (weakref.ref(catalog), answers)
+        return answers
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
