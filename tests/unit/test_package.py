@@ -71,3 +71,29 @@ def test_the_readme_embedding_example_runs(tmp_path: Path, monkeypatch: pytest.M
     namespace: dict[str, object] = {"__name__": "readme_example"}
     exec(compile(code, "README.md", "exec"), namespace)
     assert (tmp_path / "checkouts.db").exists()
+
+
+def test_the_codec_works_without_orjson() -> None:
+    # orjson is an optional accelerator (the `fast` extra): the standard library must do.
+    probe = (
+        "import sys; sys.modules['orjson'] = None\n"
+        "from pathlib import Path\n"
+        "from orderflow import codec\n"
+        "from orderflow.receipt import Receipt\n"
+        "assert codec._orjson is None\n"
+        "raw = Path(sys.argv[1]).read_text()\n"
+        "receipt = codec.loads(raw, Receipt)\n"
+        "import json\n"
+        "assert json.loads(codec.dumps(receipt)) == json.loads(raw)\n"
+        "print(receipt.totals.grand_total_price.display)\n"
+    )
+    seed = ROOT.parent / "shared" / "seed" / "payloads" / "payment-result.response.json"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(seed)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "3\u00a0600.00\u00a0SEK"
