@@ -32,10 +32,7 @@ from adapters import shop_api
 from adapters.fake_catalog import Answers, Cart, Catalog
 from adapters.faults import LostAnswer
 from orderflow.clock import SystemClock
-from orderflow.payment import PaymentAction, PaymentRequest
 from orderflow.ports import Clock
-from orderflow.receipt import Receipt
-from orderflow.selection import SelectionResponse
 
 T = TypeVar("T")
 Answer = tuple[int, Any]
@@ -70,7 +67,7 @@ def _refuse(status: int, **errors: str) -> _Refused:
     return _Refused(status, {"errors": errors})
 
 
-class FakeCentra:
+class FakeCentra(shop_api.ShopApiCalls):
     """An in-memory Centra (Shop API): catalog, stock, prices, tax, vouchers, shipping, payments.
 
     ``calls`` counts requests per endpoint name (``shop_api.ROUTES``); ``orders`` maps each
@@ -443,54 +440,6 @@ class FakeCentra:
         except LostAnswer as lost:  # what a client whose read timed out sees
             raise lost.to_error(request.route.label) from None
         return request.decode(status, body)
-
-    def create_selection(self) -> SelectionResponse:
-        """See ``Transport.create_selection``."""
-        return self._call(shop_api.create_selection())
-
-    def add_item(self, selection: str, item: str, quantity: int) -> SelectionResponse:
-        """See ``Transport.add_item``."""
-        return self._call(shop_api.add_item(selection, item, quantity))
-
-    def set_quantity(self, selection: str, line: str, quantity: int) -> SelectionResponse:
-        """See ``Transport.set_quantity``."""
-        return self._call(shop_api.set_quantity(selection, line, quantity))
-
-    def remove_line(self, selection: str, line: str) -> SelectionResponse:
-        """See ``Transport.remove_line``."""
-        return self._call(shop_api.remove_line(selection, line))
-
-    def apply_voucher(self, selection: str, code: str) -> SelectionResponse:
-        """See ``Transport.apply_voucher``."""
-        return self._call(shop_api.apply_voucher(selection, code))
-
-    def remove_voucher(self, selection: str, code: str) -> SelectionResponse:
-        """See ``Transport.remove_voucher``."""
-        return self._call(shop_api.remove_voucher(selection, code))
-
-    def set_country(self, selection: str, country: str) -> SelectionResponse:
-        """See ``Transport.set_country``."""
-        return self._call(shop_api.set_country(selection, country))
-
-    def set_checkout_fields(self, selection: str, details: PaymentRequest) -> SelectionResponse:
-        """See ``Transport.set_checkout_fields``."""
-        return self._call(shop_api.set_checkout_fields(selection, details))
-
-    def start_payment(self, selection: str, request: PaymentRequest) -> PaymentAction:
-        """See ``Transport.start_payment``."""
-        return self._call(shop_api.start_payment(selection, request))
-
-    def payment_result(self, selection: str, fields: Mapping[str, str]) -> Receipt | PaymentAction:
-        """See ``Transport.payment_result``."""
-        return self._call(shop_api.payment_result(selection, fields))
-
-    def read_selection(self, selection: str) -> SelectionResponse:
-        """See ``Transport.read_selection``."""
-        return self._call(shop_api.read_selection(selection))
-
-    def read_receipt(self, selection: str) -> Receipt | None:
-        """See ``Transport.read_receipt``."""
-        return self._call(shop_api.read_receipt(selection))
 
 
 def _check_fields(body: Any, allowed: tuple[str, ...]) -> None:

@@ -230,7 +230,7 @@ def _environment_proxy(base_url: str) -> str | None:
     return proxy if "://" in proxy else f"http://{proxy}"
 
 
-class ShopApiClient(_ShopApiBase):
+class ShopApiClient(_ShopApiBase, shop_api.ShopApiCalls):
     """Centra's Shop API over HTTP, blocking: implements ``Transport``.
 
     ``base_url`` is the API's base (``https://shop.example/api/shop``); ``api_key`` is sent as
@@ -295,54 +295,6 @@ class ShopApiClient(_ShopApiBase):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def create_selection(self) -> SelectionResponse:
-        """See ``Transport.create_selection``."""
-        return self._call(shop_api.create_selection())
-
-    def add_item(self, selection: str, item: str, quantity: int) -> SelectionResponse:
-        """See ``Transport.add_item``."""
-        return self._call(shop_api.add_item(selection, item, quantity))
-
-    def set_quantity(self, selection: str, line: str, quantity: int) -> SelectionResponse:
-        """See ``Transport.set_quantity``."""
-        return self._call(shop_api.set_quantity(selection, line, quantity))
-
-    def remove_line(self, selection: str, line: str) -> SelectionResponse:
-        """See ``Transport.remove_line``."""
-        return self._call(shop_api.remove_line(selection, line))
-
-    def apply_voucher(self, selection: str, code: str) -> SelectionResponse:
-        """See ``Transport.apply_voucher``."""
-        return self._call(shop_api.apply_voucher(selection, code))
-
-    def remove_voucher(self, selection: str, code: str) -> SelectionResponse:
-        """See ``Transport.remove_voucher``."""
-        return self._call(shop_api.remove_voucher(selection, code))
-
-    def set_country(self, selection: str, country: str) -> SelectionResponse:
-        """See ``Transport.set_country``."""
-        return self._call(shop_api.set_country(selection, country))
-
-    def set_checkout_fields(self, selection: str, details: PaymentRequest) -> SelectionResponse:
-        """See ``Transport.set_checkout_fields``."""
-        return self._call(shop_api.set_checkout_fields(selection, details))
-
-    def start_payment(self, selection: str, request: PaymentRequest) -> PaymentAction:
-        """See ``Transport.start_payment``."""
-        return self._call(shop_api.start_payment(selection, request))
-
-    def payment_result(self, selection: str, fields: Mapping[str, str]) -> Receipt | PaymentAction:
-        """See ``Transport.payment_result``."""
-        return self._call(shop_api.payment_result(selection, fields))
-
-    def read_selection(self, selection: str) -> SelectionResponse:
-        """See ``Transport.read_selection``."""
-        return self._call(shop_api.read_selection(selection))
-
-    def read_receipt(self, selection: str) -> Receipt | None:
-        """See ``Transport.read_receipt``."""
-        return self._call(shop_api.read_receipt(selection))
 
 
 class AsyncShopApiClient(_ShopApiBase):

@@ -331,3 +331,61 @@ def _out_of_stock(endpoint: str, data: Mapping[str, Any], errors: dict[str, str]
         rest = {k: v for k, v in data.items() if k not in ("errors", "unavailable")}
         selection = codec.structure(rest, SelectionResponse, source=endpoint)
     return OutOfStock(unavailable, selection, endpoint=endpoint, errors=errors or None)
+
+
+class ShopApiCalls:
+    """The ``Transport`` port in terms of one ``_call(request)``: every Centra call the flow
+    needs, built and decoded by this module. A carrier of Shop API requests (HTTP, or the
+    fake in process) subclasses it and implements ``_call``, raising core errors only."""
+
+    def _call(self, request: Request[T]) -> T:
+        """Carry ``request`` to Centra and decode the answer with ``request.decode``."""
+        raise NotImplementedError
+
+    def create_selection(self) -> SelectionResponse:
+        """See ``Transport.create_selection``."""
+        return self._call(create_selection())
+
+    def add_item(self, selection: str, item: str, quantity: int) -> SelectionResponse:
+        """See ``Transport.add_item``."""
+        return self._call(add_item(selection, item, quantity))
+
+    def set_quantity(self, selection: str, line: str, quantity: int) -> SelectionResponse:
+        """See ``Transport.set_quantity``."""
+        return self._call(set_quantity(selection, line, quantity))
+
+    def remove_line(self, selection: str, line: str) -> SelectionResponse:
+        """See ``Transport.remove_line``."""
+        return self._call(remove_line(selection, line))
+
+    def apply_voucher(self, selection: str, code: str) -> SelectionResponse:
+        """See ``Transport.apply_voucher``."""
+        return self._call(apply_voucher(selection, code))
+
+    def remove_voucher(self, selection: str, code: str) -> SelectionResponse:
+        """See ``Transport.remove_voucher``."""
+        return self._call(remove_voucher(selection, code))
+
+    def set_country(self, selection: str, country: str) -> SelectionResponse:
+        """See ``Transport.set_country``."""
+        return self._call(set_country(selection, country))
+
+    def set_checkout_fields(self, selection: str, details: PaymentRequest) -> SelectionResponse:
+        """See ``Transport.set_checkout_fields``."""
+        return self._call(set_checkout_fields(selection, details))
+
+    def start_payment(self, selection: str, request: PaymentRequest) -> PaymentAction:
+        """See ``Transport.start_payment``."""
+        return self._call(start_payment(selection, request))
+
+    def payment_result(self, selection: str, fields: Mapping[str, str]) -> Receipt | PaymentAction:
+        """See ``Transport.payment_result``."""
+        return self._call(payment_result(selection, fields))
+
+    def read_selection(self, selection: str) -> SelectionResponse:
+        """See ``Transport.read_selection``."""
+        return self._call(read_selection(selection))
+
+    def read_receipt(self, selection: str) -> Receipt | None:
+        """See ``Transport.read_receipt``."""
+        return self._call(read_receipt(selection))

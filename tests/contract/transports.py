@@ -38,9 +38,9 @@ from adapters.http import AsyncShopApiClient, ShopApiClient
 from adapters.memory import MemoryStore
 from adapters.replay import REPLAY_BASE_URL, ReplayTransport
 from orderflow.clock import ManualClock
-from orderflow.errors import OutcomeUnknown
 from orderflow.service import AsyncCheckoutService, CheckoutService
 from tests.cassettes import CONTRACT_CASSETTES, RECORDED_AT
+from tests.support import LosesAnswers
 
 API_KEY = "contract-key"
 LOST_READ_TIMEOUT = 0.3
@@ -161,25 +161,6 @@ async def _disconnected(receive: Receive) -> None:
 
 
 # --- the factories ----------------------------------------------------------------------------
-
-
-@attrs.define
-class LosesAnswers:
-    """A transport whose named calls reach the fake, but whose answers never come back."""
-
-    inner: FakeCentra
-    lose: set[str]
-
-    def __getattr__(self, name: str) -> Any:
-        call = getattr(self.inner, name)
-        if name not in self.lose:
-            return call
-
-        def lost(*args: Any) -> Any:
-            call(*args)
-            raise OutcomeUnknown(name, "read timed out")
-
-        return lost
 
 
 def in_process(setup: Setup) -> Rig:

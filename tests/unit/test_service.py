@@ -25,6 +25,7 @@ from orderflow.errors import (
 from orderflow.flow import Event, State
 from orderflow.payment import FailedAction, FormAction, PaymentRequest, RedirectAction
 from orderflow.service import AsyncCheckoutService, CheckoutService
+from tests.support import LosesAnswers
 
 
 @attrs.define
@@ -236,25 +237,6 @@ def test_reconcile_without_an_order_stays_pending(world: World) -> None:
     still = world.service.reconcile(pending.id)
     assert still.state is State.PAYMENT_PENDING
     assert still.history[-1].event is Event.RECONCILE
-
-
-@attrs.define
-class LosesAnswers:
-    """A transport whose named calls reach Centra, but whose answers never come back."""
-
-    inner: FakeCentra
-    lose: set[str]
-
-    def __getattr__(self, name: str) -> Any:
-        call = getattr(self.inner, name)
-        if name not in self.lose:
-            return call
-
-        def lost(*args: Any) -> Any:
-            call(*args)
-            raise OutcomeUnknown(name, "read timed out")
-
-        return lost
 
 
 def test_a_lost_payment_result_is_reconciled_to_paid_without_a_second_call(
