@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 from urllib.parse import parse_qsl
 
 import httpx
@@ -118,6 +118,12 @@ def _passed_on(response: httpx.Response, recorded: RecordedResponse) -> httpx.Re
 class _ReplayBase:
     """What both transports share: the tape and its life cycle."""
 
+    @classmethod
+    def from_cassette(cls, path: str | os.PathLike[str], **options: Any) -> Self:
+        """A transport over the cassette at ``path``, ready for ``ShopApiClient(transport=)``
+        (or ``AsyncShopApiClient``); ``options`` are the constructor's."""
+        return cls(path, **options)
+
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -189,27 +195,6 @@ class ReplayTransport(_ReplayBase, httpx.BaseTransport):
         )
         self._inner = inner
 
-    @classmethod
-    def from_cassette(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        mode: Mode = "none",
-        inner: httpx.BaseTransport | None = None,
-        ordered: bool = True,
-        allow_playback_repeats: bool = False,
-        redaction: Redaction | None = None,
-    ) -> Self:
-        """A transport over the cassette at ``path``, ready for ``ShopApiClient(transport=)``."""
-        return cls(
-            path,
-            mode=mode,
-            inner=inner,
-            ordered=ordered,
-            allow_playback_repeats=allow_playback_repeats,
-            redaction=redaction,
-        )
-
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Replay the request's recorded response, or send it with ``inner`` and record it."""
         content = request.read()
@@ -270,27 +255,6 @@ class AsyncReplayTransport(_ReplayBase, httpx.AsyncBaseTransport):
             redaction=redaction,
         )
         self._inner = inner
-
-    @classmethod
-    def from_cassette(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        mode: Mode = "none",
-        inner: httpx.AsyncBaseTransport | None = None,
-        ordered: bool = True,
-        allow_playback_repeats: bool = False,
-        redaction: Redaction | None = None,
-    ) -> Self:
-        """A transport over the cassette at ``path``, for ``AsyncShopApiClient(transport=)``."""
-        return cls(
-            path,
-            mode=mode,
-            inner=inner,
-            ordered=ordered,
-            allow_playback_repeats=allow_playback_repeats,
-            redaction=redaction,
-        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Replay the request's recorded response, or send it with ``inner`` and record it."""
