@@ -97,3 +97,19 @@ def test_the_codec_works_without_orjson() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "3\u00a0600.00\u00a0SEK"
+
+
+def test_the_adapters_package_exports_lazily_and_completely() -> None:
+    import adapters
+
+    assert adapters.__all__ == sorted(adapters.__all__, key=_isort_key)
+    probe = (
+        "import sys, adapters; adapters.FakeCentra; adapters.MemoryStore; "
+        "print(' '.join(m for m in ('httpx', 'psycopg', 'uvicorn') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == ""
+    for name in adapters.__all__:
+        assert getattr(adapters, name).__name__ == name
