@@ -26,9 +26,9 @@ from orderflow.errors import (
     ConcurrencyConflict,
     GuardRefused,
     IdempotencyKeyReused,
-    OrderflowError,
     OutcomeUnknown,
     OutOfStock,
+    PayloadError,
 )
 from orderflow.flow import Event, State, TransitionRecord
 from orderflow.payment import (
@@ -40,6 +40,9 @@ from orderflow.payment import (
 from orderflow.ports import Clock, IdempotencyRecord, Store
 from orderflow.receipt import Receipt
 from orderflow.selection import SelectionResponse
+
+_CENTRA_FAILURES = (CentraError, CentraUnavailable, OutcomeUnknown, PayloadError)
+"""What a read-back may fail with and still be answered; anything else is a bug to surface."""
 
 START_PAYMENT_CALL = "start_payment"
 PAYMENT_RESULT_CALL = "payment_result"
@@ -175,7 +178,7 @@ class CheckoutCommands:
         return self._save(changed, checkout.version)
 
     def _read_back(
-        self, checkout: Checkout, lost: OrderflowError
+        self, checkout: Checkout, lost: CentraUnavailable | OutcomeUnknown
     ) -> Generator[Effect, Any, SelectionResponse]:
         """After a cart call lost its answer, Centra's cart if the change was made there.
 
@@ -185,7 +188,7 @@ class CheckoutCommands:
         """
         try:
             cart: SelectionResponse = yield Call("read_selection", (checkout.selection_id,))
-        except OrderflowError:
+        except _CENTRA_FAILURES:
             raise lost from None
         if cart == checkout.cart:
             raise lost
@@ -332,12 +335,25 @@ class CheckoutCommands:
         except OutOfStock as error:
             return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _back_to_cart(error))
         except CentraError as error:
+            # A refusal can also mean the selection already is an order (a late success, or a
+            # call Centra took before): money taken must become an order, so look first.
+            receipt = yield from self._receipt_if_any(checkout)
+            if receipt is not None:
+                return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _paid_by(receipt))
             return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _declined(error))
         # Anything else (no answer, a 5xx, a malformed answer) keeps the marker: Centra may
         # have made the order, so the next attempt reads the receipt before calling again.
         if isinstance(answer, Receipt):
             return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _paid_by(answer))
         return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _new_action(answer))
+
+    def _receipt_if_any(self, checkout: Checkout) -> Generator[Effect, Any, Receipt | None]:
+        """Centra's receipt for the checkout's selection, or None (also when unreadable)."""
+        try:
+            receipt: Receipt | None = yield Call("read_receipt", (checkout.selection_id,))
+        except _CENTRA_FAILURES:
+            return None
+        return receipt
 
     def _reconcile(self, checkout_id: str) -> Command:
         checkout = self.store.load(checkout_id)

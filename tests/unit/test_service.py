@@ -402,3 +402,16 @@ def test_a_lost_cart_change_that_did_not_happen_is_reported_and_changes_nothing(
     with pytest.raises(OutcomeUnknown):
         lossy.add_item(checkout.id, SEED_ITEM, 1)
     assert world.store.load(checkout.id) == checkout
+
+
+def test_a_refused_payment_result_for_a_selection_that_is_already_an_order_ends_paid(
+    world: World,
+) -> None:
+    pending = world.pending()
+    # Centra took the order (say, through another client), then refuses a second result.
+    assert pending.selection_id is not None
+    world.fake.payment_result(pending.selection_id, SEED_PAYMENT_FIELDS)
+    paid = world.service.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
+    assert paid.state is State.PAID and paid.receipt is not None
+    assert paid.order == world.fake.orders[pending.selection_id]["order"]
+    assert len(world.fake.orders) == 1
