@@ -3,7 +3,8 @@
 Ours: ``orderflow.codec.loads(raw, Receipt)`` (``Money`` built from the ``...AsNumber``
 fields, Centra's ``false`` recorded, unknown keys kept). Peers: pydantic v2
 ``model_validate_json`` of the same shape; msgspec ``json.decode`` with Structs (the floor,
-no target).
+no target); cattrs' own generated hooks on plain attrs classes (reference, no target: the
+lower bound of a cattrs-native codec, which is why the core generates its own plans).
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def _msgspec(raw: bytes) -> Callable[[], Any]:
 
     decoder = msgspec.json.Decoder(StructReceipt)
     return lambda: decoder.decode(raw)
+
+
+def _cattrs(raw: bytes) -> Callable[[], Any]:
+    from benchmarks._receipt_cattrs import decoder
+
+    decode = decoder()
+    return lambda: decode(raw)
 
 
 def _row(
@@ -73,4 +81,11 @@ def run(settings: Settings) -> list[Row]:
     return [
         _row("pydantic v2 model_validate_json", "at_most", 1.5, _pydantic, settings),
         _row("msgspec Structs (the floor)", "none", None, _msgspec, settings),
+        _row(
+            "cattrs generated hooks, renames only (no Money pairs, no extras)",
+            "none",
+            None,
+            _cattrs,
+            settings,
+        ),
     ]
