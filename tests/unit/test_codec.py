@@ -141,6 +141,48 @@ def test_unknown_fields_are_kept_and_emitted_after_the_known_ones(
     assert list(out["items"][0])[-1] == "newItemField"
 
 
+ITEM_OPTIONAL_KEYS = [
+    ("product",),
+    ("brandName",),
+    ("sku",),
+    ("storePickup",),
+    ("priceEachBeforeDiscount", "priceEachBeforeDiscountAsNumber"),
+    ("taxPercent",),
+    ("priceEachReduction", "priceEachReductionAsNumber"),
+]
+
+
+@given(absent=st.lists(st.sampled_from(ITEM_OPTIONAL_KEYS), unique=True), unknown=st.integers(0, 2))
+def test_unknown_fields_are_kept_whichever_optional_fields_are_absent(
+    absent: list[tuple[str, ...]], unknown: int
+) -> None:
+    # As many unknown keys as absent known ones (or fewer, or none) must all be kept.
+    data = seed("payment-result.response")["items"][0]
+    for keys in absent:
+        for key in keys:
+            del data[key]
+    added = {f"newField{i}": i for i in range(unknown)}
+    data.update(added)
+    item = structure(data, Item)
+    assert item.extra == added
+    assert unstructure(item) == data
+
+
+@pytest.mark.parametrize(
+    ("data", "cls"),
+    [
+        ({"formHtml": "<form/>", "newField": 1}, FormAction),
+        ({"action": "form", "formHtml": "<form/>", "newField": 1}, FormAction),
+        ({"currency": "SEK", "newField": 1}, CurrencyFormat),
+        ({"newField": 1}, Location),
+    ],
+)
+def test_an_unknown_field_is_kept_when_every_known_one_that_may_be_absent_is(
+    data: dict[str, Any], cls: type[Any]
+) -> None:
+    assert structure(data, cls).extra == {"newField": 1}
+
+
 def test_an_explicit_null_round_trips_and_an_absent_none_is_omitted() -> None:
     request = structure(seed("payment.request"), PaymentRequest)
     assert request.shipping_address is None

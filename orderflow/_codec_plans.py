@@ -1,0 +1,435 @@
+"""The codec's class plans: how an attrs class is structured and unstructured, field by field.
+
+Every attrs class gets a plan built once, the first time the registry (``orderflow.codec``)
+sees it: a generated function (the fast path) that accepts only a payload that fits and stops at
+the first thing that does not, a generated dump, and an interpreted checker (the slow path) that
+walks the same plan, lists every bad field by its camelCase JSON path and reports each problem.
+The slow path runs only after the fast path gave up. A plan asks the registry's ``resolve`` for
+the node of each field's type, so this module imports only the value nodes.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from orderflow._codec_nodes import (
+    _ACTION_CLASSES,
+    _BAD,
+    _DIGITS,
+    _MISSING,
+    _SCALARS,
+    _at,
+    _camel,
+    _Check,
+    _dfloat,
+    _expected,
+    _Invalid,
+    _Node,
+    _num,
+    _split_optional,
+)
+from orderflow.errors import FieldProblem
+from orderflow.money import CurrencyFormat, Money
+
+_Resolve = Callable[[Any], _Node]
+
+# Attributes that are ints in Python but strings of digits on the wire.
+_DIGIT_STRINGS = {(CurrencyFormat, "decimal_digits")}
+
+
+@attrs.frozen
+class _Field:
+    """One attribute of a class plan, with its wire key(s) and how absence is handled."""
+
+    index: int
+    name: str
+    wire: str
+    node: _Node | None  # None for a Money attribute (two wire keys, handled by the plan)
+    nullable: bool
+    required: bool
+    default: Any
+
+    @property
+    def number(self) -> str:
+        return self.wire + "AsNumber"
+
+    @property
+    def default_none(self) -> bool:
+        return not self.required and self.default is None
+
+
+_DUMP_IDENTITY = frozenset({"str", "int", "bool", "strbool", "dict", "any"})
+
+
+def _indent(lines: list[str]) -> list[str]:
+    return ["    " + line for line in lines]
+
+
+def _plan(cls: type, resolve: _Resolve) -> tuple[list[_Field], bool]:
+    hints = typing.get_type_hints(cls)
+    fields: list[_Field] = []
+    has_extra = False
+    for index, attribute in enumerate(attrs.fields(cls)):
+        if not attribute.init or attribute.kw_only:
+            raise TypeError(f"{cls.__name__}.{attribute.name}: only positional init fields")
+        if attribute.name == "extra":
+            has_extra = True
+            continue
+        tp, nullable = _split_optional(hints[attribute.name])
+        default = attribute.default
+        required = default is attrs.NOTHING
+        if tp is Money:
+            node = None
+            if not (required and not nullable) and not (default is None and nullable):
+                raise TypeError(f"{cls.__name__}.{attribute.name}: Money or Money | None = None")
+        elif (cls, attribute.name) in _DIGIT_STRINGS:
+            node = _DIGITS
+        else:
+            node = resolve(tp)
+        fields.append(
+            _Field(
+                index,
+                attribute.name,
+                _camel(attribute.name),
+                node,
+                nullable or default is None,
+                required,
+                default,
+            )
+        )
+    return fields, has_extra
+
+
+def _bypasses_init(cls: type) -> bool:
+    # Building an instance through its slots skips attrs' __init__ frame: worth ~30% per object.
+    # Only when __init__ does nothing else (no validator, converter, or init hooks).
+    return (
+        "__slots__" in cls.__dict__
+        and not hasattr(cls, "__attrs_pre_init__")
+        and not hasattr(cls, "__attrs_post_init__")
+        and all(a.validator is None and a.converter is None for a in attrs.fields(cls))
+    )
+
+
+def _slot_setters(cls: type) -> dict[str, Callable[[Any, Any], None]]:
+    return {a.name: cls.__dict__[a.name].__set__ for a in attrs.fields(cls)}
+
+
+_MONEY_SETTERS = _slot_setters(Money) if _bypasses_init(Money) else None
+_MONEY_SOURCE = (
+    "m = _new(_Money); _Ma(m, v); _Mc(m, cur); _Md(m, s)"
+    if _MONEY_SETTERS
+    else "m = _Money(v, cur, s)"
+)
+# A bad-type test per simple kind, on the variable {v}; the other kinds convert the value.
+_TYPE_TESTS = {
+    "str": "type({v}) is not str",
+    "int": "type({v}) is not int",
+    "bool": "type({v}) is not bool",
+    "strbool": "type({v}) is not str and type({v}) is not bool",
+    "dict": "type({v}) is not dict",
+}
+
+
+def _convert_lines(f: _Field, v: str) -> list[str]:
+    assert f.node is not None
+    inline = f.node.inline
+    if inline in _TYPE_TESTS:
+        return [f"if {_TYPE_TESTS[inline].format(v=v)}: raise _Invalid"]
+    if inline == "decimal":
+        return [
+            f"t = type({v})",
+            f"if t is int: {v} = _D({v})",
+            f"elif t is float: {v} = _dfloat({v})",
+            "else: raise _Invalid",
+        ]
+    if inline == "any":
+        return []
+    if inline == "tuple":  # inlined: lists are everywhere in a receipt, often empty
+        assert f.node.item is not None
+        lines = [f"if type({v}) is not list and type({v}) is not tuple: raise _Invalid"]
+        if f.node.item.inline == "any":
+            return [*lines, f"{v} = tuple({v})"]
+        if f.node.item.inline == "dict":
+            return [
+                *lines,
+                f"for x in {v}:",
+                "    if type(x) is not dict: raise _Invalid",
+                f"{v} = tuple({v})",
+            ]
+        return [*lines, f"{v} = tuple([i{f.index}(x, cur) for x in {v}]) if {v} else ()"]
+    return [f"{v} = n{f.index}({v}, cur)"]
+
+
+def _fast_money(f: _Field, has_extra: bool) -> list[str]:
+    a, k, kn = f"a{f.index}", repr(f.wire), repr(f.number)
+    build = [  # v is the amount, already a Decimal
+        f"s = d[{k}]",
+        "if s is not None and type(s) is not str: raise _Invalid",
+        _MONEY_SOURCE,
+        f"{a} = m",
+    ]
+    if f.required:
+        return [
+            f"v = d[{kn}]",
+            "t = type(v)",
+            "if t is int: v = _D(v)",
+            "elif t is float: v = _dfloat(v)",
+            "else: raise _Invalid",
+            *build,
+        ]
+    absent = [
+        f"s = d.get({k})",
+        "if s is not None and s is not False: raise _Invalid",
+        f"{a} = None",
+    ]
+    if has_extra:
+        absent += [
+            f"if {kn} in d: ex[{kn}] = v",
+            "else: p -= 1",
+            f"if {k} in d: ex[{k}] = s",
+            "else: p -= 1",
+        ]
+    return [
+        f"v = d.get({kn})",
+        "t = type(v)",
+        "if t is int or t is float:",
+        *_indent(["if t is int: v = _D(v)", "else: v = _dfloat(v)", *build]),
+        "elif v is None or v is False:",
+        *_indent(absent),
+        "else: raise _Invalid",
+    ]
+
+
+def _fast_field(f: _Field, has_extra: bool) -> list[str]:
+    assert f.node is not None
+    a, k = f"a{f.index}", repr(f.wire)
+    simple = _TYPE_TESTS.get(f.node.inline, "").format(v=a)
+    convert = _convert_lines(f, a)
+    record_null = [f"if {k} in d: ex[{k}] = None", "else: p -= 1"] if has_extra else []
+    if f.required:
+        if not f.nullable:
+            return [f"{a} = d[{k}]", *convert]
+        if simple:
+            return [f"{a} = d[{k}]", f"if {simple} and {a} is not None: raise _Invalid"]
+        return [f"{a} = d[{k}]", f"if {a} is not None:", *_indent(convert or ["pass"])]
+    if f.default_none:
+        if simple:
+            return [
+                f"{a} = d.get({k})",
+                f"if {simple}:",
+                *_indent([f"if {a} is not None: raise _Invalid", *record_null]),
+            ]
+        lines = [f"{a} = d.get({k})", f"if {a} is None:", *_indent(record_null or ["pass"])]
+        return lines + (["else:", *_indent(convert)] if convert else [])
+    fill = f"F{f.index}()" if isinstance(f.default, attrs.Factory) else f"D{f.index}"  # type: ignore[arg-type]
+    lines = [f"{a} = d.get({k}, _MISSING)", f"if {a} is _MISSING:", f"    {a} = {fill}"]
+    if has_extra:
+        lines.append("    p -= 1")
+    if f.nullable:
+        return [*lines, f"elif {a} is not None:", *_indent(convert or ["pass"])]
+    return lines + (["else:", *_indent(convert)] if convert else [])
+
+
+def _fast_source(
+    cls: type, fields: list[_Field], has_extra: bool, bypass: bool, known: frozenset[str]
+) -> str:
+    # With extra, p counts the known keys present (each absent one is met on a branch a fitting
+    # payload rarely takes), so d has unknown keys exactly when it has more than p keys.
+    lines = ["if type(d) is not dict: raise _Invalid", "ex = {}"]
+    if has_extra:
+        lines.append(f"p = {len(known)}")
+        if "action" in known:
+            lines.append("if 'action' not in d: p -= 1")
+    currency = [f for f in fields if f.name == "currency" and f.node is _SCALARS[str]]
+    for f in currency:
+        lines += [*_fast_field(f, has_extra), f"cur = a{f.index}"]
+    for f in fields:
+        if f not in currency:
+            lines += _fast_money(f, has_extra) if f.node is None else _fast_field(f, has_extra)
+    if has_extra:
+        lines += [
+            "if len(d) > p:",
+            "    for k in d:",
+            "        if k not in KNOWN: ex[k] = d[k]",
+        ]
+    values = {f.name: f"a{f.index}" for f in fields} | ({"extra": "ex"} if has_extra else {})
+    if bypass:
+        lines.append("o = _new(C)")
+        lines += [f"S_{name}(o, {value})" for name, value in values.items()]
+        lines.append("return o")
+    else:
+        args = [values[a.name] for a in attrs.fields(cls)]
+        lines.append(f"return C({', '.join(args)})")
+    return "def fast(d, cur):\n" + "\n".join(_indent(lines))
+
+
+def _dump_source(fields: list[_Field], has_extra: bool, tag: str | None) -> str:
+    lines = [
+        "ex = o.extra" if has_extra else "ex = None",
+        f"r = {{'action': {tag!r}}}" if tag else "r = {}",
+    ]
+    for f in fields:
+        i, k = f.index, repr(f.wire)
+        lines.append(f"v = o.{f.name}")
+        if f.node is None:
+            kn = repr(f.number)
+            put = [f"r[{k}] = v.display", f"r[{kn}] = _num(v.amount)"]
+            if f.required:
+                lines += put
+            else:
+                lines += ["if v is not None:", *_indent(put)]
+                if has_extra:
+                    lines += [
+                        "else:",
+                        f"    if {k} in ex: r[{k}] = ex[{k}]",
+                        f"    if {kn} in ex: r[{kn}] = ex[{kn}]",
+                    ]
+            continue
+        inline = f.node.inline
+        value = (
+            "v" if inline in _DUMP_IDENTITY else "_num(v)" if inline == "decimal" else f"m{i}(v)"
+        )
+        if f.nullable and f.default_none:
+            lines.append(f"if v is not None: r[{k}] = {value}")
+            if has_extra:
+                lines.append(f"elif {k} in ex: r[{k}] = ex[{k}]")
+        elif f.nullable:
+            lines.append(f"r[{k}] = None if v is None else {value}")
+        else:
+            lines.append(f"r[{k}] = {value}")
+    if has_extra:
+        lines += ["if ex:", "    for k in ex:", "        if k not in KNOWN: r[k] = ex[k]"]
+    lines.append("return r")
+    return "def dump(o):\n" + "\n".join(_indent(lines))
+
+
+def _class_node(cls: type, resolve: _Resolve) -> _Node:
+    """The plan of an attrs class, its field types resolved by ``resolve`` (the registry)."""
+    fields, has_extra = _plan(cls, resolve)
+    tag: str | None = getattr(cls, "kind", None) if cls in _ACTION_CLASSES else None
+    keys = (
+        [f.wire for f in fields]
+        + [f.number for f in fields if f.node is None]
+        + (["action"] if tag else [])
+    )
+    known = frozenset(keys)
+    if len(known) < len(keys):
+        raise TypeError(f"{cls.__name__}: two attributes share a wire key")
+    namespace: dict[str, Any] = {
+        "_Invalid": _Invalid,
+        "_D": Decimal,
+        "_dfloat": _dfloat,
+        "_num": _num,
+        "_Money": Money,
+        "_MISSING": _MISSING,
+        "KNOWN": known,
+        "C": cls,
+        "_new": object.__new__,
+    }
+    if _MONEY_SETTERS:
+        namespace.update(
+            _Ma=_MONEY_SETTERS["amount"],
+            _Mc=_MONEY_SETTERS["currency"],
+            _Md=_MONEY_SETTERS["display"],
+        )
+    bypass = _bypasses_init(cls)
+    if bypass:
+        namespace.update({f"S_{name}": setter for name, setter in _slot_setters(cls).items()})
+    for f in fields:
+        if f.node is not None:
+            namespace[f"n{f.index}"] = f.node.fast
+            namespace[f"m{f.index}"] = f.node.dump
+            if f.node.item is not None:
+                namespace[f"i{f.index}"] = f.node.item.fast
+        if isinstance(f.default, attrs.Factory):  # type: ignore[arg-type]
+            namespace[f"F{f.index}"] = f.default.factory
+        else:
+            namespace[f"D{f.index}"] = f.default
+    exec(_fast_source(cls, fields, has_extra, bypass, known), namespace)
+    exec(_dump_source(fields, has_extra, tag), namespace)
+    check = _class_checker(cls, fields, has_extra, known)
+    return _Node(namespace["fast"], check, namespace["dump"])
+
+
+def _absent(value: Any) -> bool:
+    return value is _MISSING or value is None or value is False
+
+
+def _check_money(
+    f: _Field,
+    d: dict[str, Any],
+    cur: str,
+    path: str,
+    problems: list[FieldProblem],
+    extra: dict[str, Any],
+) -> Any:
+    where, where_number = _at(path, f.wire), _at(path, f.number)
+    number, display = d.get(f.number, _MISSING), d.get(f.wire, _MISSING)
+    if not f.required and _absent(number) and _absent(display):
+        if number is not _MISSING:
+            extra[f.number] = number
+        if display is not _MISSING:
+            extra[f.wire] = display
+        return None
+    if number is _MISSING and display is _MISSING:
+        problems.append(FieldProblem(where, "missing required field"))
+        return _BAD
+    if number is _MISSING:
+        problems.append(FieldProblem(where_number, "missing required field"))
+        amount = _BAD
+    else:
+        amount = _SCALARS[Decimal].check(number, cur, where_number, problems)
+    if display is _MISSING:
+        problems.append(FieldProblem(where, "missing required field"))
+        return _BAD
+    if display is not None and type(display) is not str:
+        return _expected(where, "a string", display, problems)
+    return _BAD if amount is _BAD else Money(amount, cur, display)
+
+
+def _class_checker(
+    cls: type, fields: list[_Field], has_extra: bool, known: frozenset[str]
+) -> _Check:
+    name_of_extra = "extra" if has_extra else None
+    has_currency = any(f.name == "currency" for f in fields)
+
+    def check(d: Any, cur: str, path: str, problems: list[FieldProblem]) -> Any:
+        if type(d) is not dict:
+            return _expected(path, f"an object ({cls.__name__})", d, problems)
+        found = len(problems)
+        currency = d.get("currency")
+        if has_currency and type(currency) is str:
+            cur = currency
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for f in fields:
+            where = _at(path, f.wire)
+            if f.node is None:
+                values[f.name] = _check_money(f, d, cur, path, problems, extra)
+            elif f.wire not in d:
+                if f.required:
+                    problems.append(FieldProblem(where, "missing required field"))
+            elif d[f.wire] is None and f.nullable:
+                values[f.name] = None
+                if f.default_none and has_extra:
+                    extra[f.wire] = None
+            else:
+                values[f.name] = f.node.check(d[f.wire], cur, where, problems)
+        if len(problems) > found:
+            return _BAD
+        extra.update((k, v) for k, v in d.items() if k not in known)
+        if name_of_extra:
+            values[name_of_extra] = extra
+        try:
+            return cls(**values)
+        except Exception as error:  # a validator of the type itself refused
+            problems.append(FieldProblem(path, str(error)))
+            return _BAD
+
+    return check
