@@ -84,3 +84,14 @@ class MemoryStore:
                 return stored
             self._records[record.key] = record
             return record
+
+    def purge(self, now: datetime) -> int:
+        """Remove claims and idempotency records expired at or before ``now``; how many."""
+        with self._lock:
+            claims = [key for key, claim in self._claims.items() if claim.expires_at <= now]
+            records = [key for key, record in self._records.items() if record.expires_at <= now]
+            for checkout_id in claims:
+                del self._claims[checkout_id]
+            for key in records:
+                del self._records[key]
+        return len(claims) + len(records)

@@ -86,6 +86,8 @@ SELECT fingerprint, result, expires_at FROM {s}orderflow_idempotency
 WHERE key = %s AND expires_at > %s
 """
 _READ_RECORD = "SELECT fingerprint, result, expires_at FROM {s}orderflow_idempotency WHERE key = %s"
+_PURGE_CLAIMS = "DELETE FROM {s}orderflow_claims WHERE expires_at <= %s"
+_PURGE_RECORDS = "DELETE FROM {s}orderflow_idempotency WHERE expires_at <= %s"
 
 
 class PostgresStore:
@@ -118,6 +120,8 @@ class PostgresStore:
                 "remember": _REMEMBER,
                 "recall": _RECALL,
                 "read_record": _READ_RECORD,
+                "purge_claims": _PURGE_CLAIMS,
+                "purge_records": _PURGE_RECORDS,
             }.items()
         }
         # Idle connections, reused last-in first-out: as many as calls ever ran at once.
@@ -252,6 +256,17 @@ class PostgresStore:
         assert row is not None
         fingerprint, result, expires_at = row
         return IdempotencyRecord(record.key, fingerprint, result, expires_at.astimezone(UTC))
+
+    def purge(self, now: datetime) -> int:
+        """Remove claims and idempotency records expired at or before ``now``; how many.
+
+        Both deletes run in one transaction. Raises ``StoreError`` when the database fails.
+        """
+        _aware(now)
+        with self._transaction() as connection:
+            claims = connection.execute(self._sql["purge_claims"], (now,)).rowcount
+            records = connection.execute(self._sql["purge_records"], (now,)).rowcount
+        return claims + records
 
     # --- internals ----------------------------------------------------------------------------
 

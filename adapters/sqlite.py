@@ -4,7 +4,8 @@ Each call borrows a connection from a small pool of idle ones, so threads never 
 mid-call and WAL mode lets readers run beside the one writer.
 Conditional writes are single statements (``UPDATE ... WHERE version = ?``, ``INSERT`` on a
 primary key); a write that must read its own result back (claims, idempotency records)
-runs in ``BEGIN IMMEDIATE``, which takes the file's write lock before reading.
+runs in ``BEGIN IMMEDIATE``, which takes the file's write lock before reading, as does
+``purge``'s pair of deletes.
 Times are stored as integer microseconds since the Unix epoch, UTC: exact and comparable.
 """
 
@@ -75,6 +76,8 @@ WHERE idempotency.expires_at <= :now
 """
 _RECALL = "SELECT fingerprint, result, expires_at FROM idempotency WHERE key = ? AND expires_at > ?"
 _READ_RECORD = "SELECT fingerprint, result, expires_at FROM idempotency WHERE key = ?"
+_PURGE_CLAIMS = "DELETE FROM claims WHERE expires_at <= ?"
+_PURGE_RECORDS = "DELETE FROM idempotency WHERE expires_at <= ?"
 
 
 class SQLiteStore:
@@ -229,6 +232,20 @@ class SQLiteStore:
             return IdempotencyRecord(record.key, fingerprint, result, _datetime(expires_at))
 
         return self._write(remember)
+
+    def purge(self, now: datetime) -> int:
+        """Remove claims and idempotency records expired at or before ``now``; how many.
+
+        Both deletes run in one transaction. Raises ``StoreError`` when the database fails.
+        """
+        cutoff = (_micros(now),)
+
+        def purge(connection: sqlite3.Connection) -> int:
+            claims = connection.execute(_PURGE_CLAIMS, cutoff).rowcount
+            records = connection.execute(_PURGE_RECORDS, cutoff).rowcount
+            return claims + records
+
+        return self._write(purge)
 
     # --- internals ----------------------------------------------------------------------------
 

@@ -205,6 +205,16 @@ class Store(Protocol):
         """Store ``record`` unless an unexpired one has the key; return the one in force."""
         ...
 
+    def purge(self, now: datetime) -> int:
+        """Remove claims and idempotency records that expired at or before ``now``.
+
+        Returns how many were removed, claims and records together. Unexpired ones stay, so
+        a live claim still blocks other owners and a live record is still recalled; checkouts
+        are never removed. Both removals happen atomically, or not at all. Raises
+        ``StoreError`` when the database fails.
+        """
+        ...
+
 
 class Clock(Protocol):
     """Time, injectable so expiry and leases are testable."""

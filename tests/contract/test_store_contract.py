@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 
 import attrs
 import pytest
 
+from adapters.sqlite import SQLiteStore
 from orderflow.address import Address
 from orderflow.checkout import Checkout
-from orderflow.errors import CheckoutNotFound, ConcurrencyConflict
+from orderflow.errors import CheckoutNotFound, ConcurrencyConflict, StoreError
 from orderflow.flow import Event, State, TransitionRecord
 from orderflow.money import Money
 from orderflow.payment import PaymentRequest
@@ -294,3 +297,86 @@ def test_an_expired_record_is_not_recalled_and_is_replaced(store: Store) -> None
     assert store.recall("key-1", later) is None
     assert store.remember(newer, later) == newer
     assert store.recall("key-1", later) == newer
+
+
+# --- purging expired claims and records -------------------------------------------------------
+
+
+def expiring(key: str, expires_at: datetime) -> IdempotencyRecord:
+    return IdempotencyRecord(key, f"fp-{key}", f'{{"key": "{key}"}}', expires_at)
+
+
+def test_purge_removes_claims_and_records_expired_at_or_before_now_and_counts_them(
+    store: Store,
+) -> None:
+    store.acquire_claim("co-1", "alice", NOW - LEASE, LEASE)  # expires exactly at NOW
+    store.acquire_claim("co-2", "alice", NOW - 2 * LEASE, LEASE)
+    store.remember(expiring("key-1", NOW), NOW - LEASE)
+    store.remember(expiring("key-2", NOW - LEASE), NOW - LEASE)
+
+    removed = store.purge(NOW)
+
+    assert removed == 4
+    # Gone, not just expired: asked about an earlier moment, when they were live, the store
+    # no longer knows them.
+    earlier = NOW - 2 * LEASE
+    assert store.acquire_claim("co-1", "bob", earlier, LEASE).owner == "bob"
+    assert store.acquire_claim("co-2", "bob", earlier, LEASE).owner == "bob"
+    assert store.recall("key-1", earlier) is None
+    assert store.recall("key-2", earlier) is None
+
+
+def test_purge_keeps_a_live_claim_which_still_blocks_another_owner(store: Store) -> None:
+    store.acquire_claim("co-1", "alice", NOW, LEASE)
+    store.acquire_claim("co-2", "alice", NOW - LEASE, LEASE)
+
+    assert store.purge(NOW) == 1
+
+    claim = store.acquire_claim("co-1", "bob", NOW + timedelta(seconds=10), LEASE)
+    assert (claim.owner, claim.expires_at) == ("alice", NOW + LEASE)
+
+
+def test_purge_keeps_a_live_record_which_is_still_recalled(store: Store) -> None:
+    live = expiring("key-1", NOW + timedelta(microseconds=1))
+    store.remember(live, NOW - LEASE)
+    store.remember(expiring("key-2", NOW), NOW - LEASE)
+
+    assert store.purge(NOW) == 1
+
+    assert store.recall("key-1", NOW) == live
+    assert store.remember(expiring("key-1", NOW + LEASE), NOW) == live
+
+
+def test_purging_twice_removes_nothing_the_second_time(store: Store) -> None:
+    store.acquire_claim("co-1", "alice", NOW - LEASE, LEASE)
+    store.acquire_claim("co-2", "alice", NOW, LEASE)
+    store.remember(expiring("key-1", NOW), NOW - LEASE)
+
+    assert store.purge(NOW) == 2
+    assert store.purge(NOW) == 0
+    assert store.acquire_claim("co-2", "bob", NOW, LEASE).owner == "alice"
+
+
+def test_purging_an_empty_store_removes_nothing(store: Store) -> None:
+    assert store.purge(NOW) == 0
+
+
+def test_purge_never_removes_checkouts(store: Store) -> None:
+    saved = store.save(new_checkout(), expected_version=0)
+
+    assert store.purge(NOW + timedelta(days=365)) == 0
+
+    assert store.load("co-1") == saved
+
+
+def test_a_failed_sqlite_purge_raises_store_error_and_removes_nothing(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "orderflow.db") as sqlite_store:
+        sqlite_store.acquire_claim("co-1", "alice", NOW - LEASE, LEASE)
+        with sqlite3.connect(sqlite_store.path) as connection:
+            connection.execute("DROP TABLE idempotency")
+
+        with pytest.raises(StoreError):
+            sqlite_store.purge(NOW)
+
+        # The claims delete was rolled back with the failed one: the claim is still there.
+        assert sqlite_store.acquire_claim("co-1", "bob", NOW - LEASE, LEASE).owner == "alice"
