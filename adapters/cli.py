@@ -27,6 +27,8 @@ from orderflow.service import CheckoutService
 
 if TYPE_CHECKING:
     from adapters.http import ShopApiClient
+    from adapters.postgres import PostgresStore
+    from adapters.sqlite import SQLiteStore
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -207,20 +209,45 @@ def cmd_cassette_redact(args: argparse.Namespace, out: TextIO) -> int:
     return cassette_redact(_cassette_file(args.file), out)
 
 
-def cmd_db_init(args: argparse.Namespace, out: TextIO) -> int:
-    """Create the PostgreSQL store's tables."""
+def _postgres(args: argparse.Namespace) -> PostgresStore:
     try:
         from adapters.postgres import PostgresStore
     except ImportError:
-        raise UserError("db init needs psycopg: pip install 'centra-orderflow[postgres]'") from None
+        raise UserError(
+            f"db {args.db_command} needs psycopg: pip install 'centra-orderflow[postgres]'"
+        ) from None
     try:
-        store = PostgresStore(args.dsn, schema=args.schema)
+        return PostgresStore(args.dsn, schema=args.schema)
     except ValueError as error:
         raise UserError(f"--schema: {error}") from None
-    with store:
+
+
+def cmd_db_init(args: argparse.Namespace, out: TextIO) -> int:
+    """Create the PostgreSQL store's tables."""
+    with _postgres(args) as store:
         store.create_schema()
     where = f"schema {args.schema}" if args.schema else "the search path's schema"
     print(f"orderflow tables ready in {where}", file=out)
+    return 0
+
+
+def cmd_db_purge(args: argparse.Namespace, out: TextIO) -> int:
+    """Remove expired claims and idempotency keys from a store (for a periodic job)."""
+    from orderflow.clock import SystemClock
+
+    if bool(args.dsn) == bool(args.sqlite):
+        raise UserError("db purge needs one store: --dsn DSN (PostgreSQL) or --sqlite PATH")
+    if args.sqlite:
+        from adapters.sqlite import SQLiteStore
+
+        if not Path(args.sqlite).is_file():
+            raise UserError(f"--sqlite {args.sqlite}: no such file")
+        store: SQLiteStore | PostgresStore = SQLiteStore(args.sqlite)
+    else:
+        store = _postgres(args)
+    with store:
+        removed = store.purge(SystemClock().now())
+    print(f"removed {removed} expired claims and idempotency keys", file=out)
     return 0
 
 
@@ -333,12 +360,19 @@ def build_parser() -> argparse.ArgumentParser:
     redact.add_argument("file")
     redact.set_defaults(run=cmd_cassette_redact)
 
-    database = commands.add_parser("db", help="manage a PostgreSQL store")
+    database = commands.add_parser("db", help="manage a store's database")
     db_actions = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     init = db_actions.add_parser("init", help="create the store's tables (idempotent)")
     init.add_argument("--dsn", required=True, help="PostgreSQL connection string")
     init.add_argument("--schema", help="PostgreSQL schema to create them in (default: search path)")
     init.set_defaults(run=cmd_db_init)
+    purge = db_actions.add_parser(
+        "purge", help="remove expired claims and idempotency keys (run it periodically)"
+    )
+    purge.add_argument("--dsn", help="PostgreSQL connection string")
+    purge.add_argument("--schema", help="the PostgreSQL schema of the tables")
+    purge.add_argument("--sqlite", metavar="PATH", help="a SQLite store's file instead")
+    purge.set_defaults(run=cmd_db_purge)
 
     server = commands.add_parser(
         "fake-server", help="serve a fake Centra (the seed's shop) as the Shop API over HTTP"

@@ -256,3 +256,26 @@ def test_db_init_creates_the_store_tables() -> None:
 def test_db_init_against_an_unreachable_server_is_one_error_line() -> None:
     line = one_error_line(orderflow("db", "init", "--dsn", "postgresql://x@127.0.0.1:1/none"))
     assert "PostgreSQL" in line
+
+
+def test_db_purge_on_a_sqlite_store_removes_expired_keys(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from adapters.sqlite import SQLiteStore
+    from orderflow.ports import IdempotencyRecord
+
+    db = tmp_path / "c.db"
+    past = datetime.now(UTC) - timedelta(days=2)
+    with SQLiteStore(db) as store:
+        store.remember(IdempotencyRecord("old", "f", "{}", past), past - timedelta(hours=1))
+        store.acquire_claim("c1", "dead", past, timedelta(seconds=1))
+    done = orderflow("db", "purge", "--sqlite", str(db))
+    assert done.returncode == 0, done.stderr
+    assert "removed 2" in done.stdout
+    again = orderflow("db", "purge", "--sqlite", str(db))
+    assert "removed 0" in again.stdout
+
+
+def test_db_purge_needs_exactly_one_store() -> None:
+    line = one_error_line(orderflow("db", "purge"))
+    assert "--dsn" in line and "--sqlite" in line
