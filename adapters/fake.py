@@ -29,7 +29,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from adapters import shop_api
-from adapters.fake_catalog import Answers, Cart, Catalog
+from adapters.fake_answers import Answers, Cart
+from adapters.fake_catalog import Catalog
 from adapters.faults import LostAnswer
 from orderflow.clock import SystemClock
 from orderflow.ports import Clock

@@ -1,0 +1,237 @@
+"""The fake Centra's answers: one selection's state (``Cart``) rendered as Centra's JSON.
+
+``Answers`` renders the selection and the receipt from a cart priced by
+``adapters.fake_pricing``, including the shopper's address as a Klarna-like provider verifies
+it (the city of the postal code, the phone number in E.164).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from adapters.fake_catalog import Catalog
+from adapters.fake_pricing import PricedCart, currency_format_wire, money, price_cart
+
+
+@attrs.define
+class Cart:
+    """One selection's state in the fake: lines (``line -> [item, quantity]``), vouchers, ..."""
+
+    id: str
+    country: str
+    payment_method: str | None
+    shipping_method: str | None
+    lines: dict[str, list[Any]] = attrs.field(factory=dict)
+    vouchers: list[str] = attrs.field(factory=list)
+    address: dict[str, Any] = attrs.field(factory=dict)
+    shipping_address: dict[str, Any] | None = None
+    payment: dict[str, Any] | None = None  # the started payment's request
+    order: dict[str, Any] | None = None
+
+
+_ELIDED = "..."
+"""The seed elides the provider's HTML (affiliate pixels, Klarna's snippet); so does the fake."""
+
+_ADDRESS_KEYS = (
+    "email",
+    "firstName",
+    "lastName",
+    "company",
+    "address1",
+    "address2",
+    "zipCode",
+    "city",
+    "state",
+    "country",
+)
+
+
+_SHARED_ANSWERS: dict[int, tuple[weakref.ref[Catalog], Answers]] = {}
+
+
+class Answers:
+    """Renders Centra's answers for one catalog; the parts that never change are built once.
+
+    Answers share those parts (and recently priced carts) with each other: read them, or copy
+    before changing anything.
+    """
+
+    @classmethod
+    def shared(cls, catalog: Catalog) -> Answers:
+        """The answers of ``catalog``, shared by every fake built on it (a catalog is frozen,
+        so its rendered parts and priced carts are the same for all of them)."""
+        found = _SHARED_ANSWERS.get(id(catalog))
+        if found is not None and found[0]() is catalog:
+            return found[1]
+        answers = cls(catalog)
+        if len(_SHARED_ANSWERS) > 64:
+            _SHARED_ANSWERS.clear()
+        _SHARED_ANSWERS[id(catalog)] = (weakref.ref(catalog), answers)
+        return answers
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self._priced: dict[tuple[Any, ...], PricedCart] = {}
+        self._payment_methods = [
+            {
+                "paymentMethod": m.payment_method,
+                "name": m.name,
+                "paymentMethodType": m.payment_method_type,
+                "supportsInitialize": False,
+                "providesCustomerAddressAfterPayment": m.kind == "klarna",
+            }
+            for m in catalog.payment_methods.values()
+        ]
+        self._shipping_names = {o.shipping_method: o.name for o in catalog.shipping}
+        self._shipping_methods: dict[str, list[dict[str, Any]]] = {}
+        self._locations: dict[str, dict[str, Any]] = {}
+        for code, country in catalog.countries.items():
+            cf = catalog.pricelists[country.pricelist].currency_format
+            self._shipping_methods[code] = [
+                {
+                    "shippingMethod": o.shipping_method,
+                    "name": o.name,
+                    **money(cf, "price", o.prices[country.pricelist]),
+                }
+                for o in catalog.shipping_options(code)
+            ]
+            self._locations[code] = {
+                "country": code,
+                "countryName": country.name,
+                "shipTo": country.ship_to,
+            }
+        self._currency_formats = {
+            code: currency_format_wire(pricelist.currency_format)
+            for code, pricelist in catalog.pricelists.items()
+        }
+
+    def priced(self, cart: Cart) -> PricedCart:
+        """The cart priced now (the last few carts' prices are remembered)."""
+        lines = tuple((line, item, quantity) for line, (item, quantity) in cart.lines.items())
+        key = (cart.country, lines, tuple(cart.vouchers), cart.shipping_method)
+        priced = self._priced.get(key)
+        if priced is None:
+            if len(self._priced) > 1_000:
+                self._priced.clear()
+            priced = price_cart(
+                self.catalog, cart.country, lines, cart.vouchers, cart.shipping_method
+            )
+            self._priced[key] = priced
+        return priced
+
+    def _method_names(self, cart: Cart) -> tuple[str, str]:
+        payment = self.catalog.payment_methods.get(cart.payment_method or "")
+        shipping = self._shipping_names.get(cart.shipping_method or "", "")
+        return (payment.name if payment else "", shipping)
+
+    def selection(self, cart: Cart) -> dict[str, Any]:
+        """The answer of every cart-changing call: the selection, its methods and location."""
+        priced = self.priced(cart)
+        cf = priced.pricelist.currency_format
+        payment_name, shipping_name = self._method_names(cart)
+        address = _address(self.catalog, cart.address, cart.country)
+        return {
+            "selection": {
+                "selection": cart.id,
+                "currency": cf.currency,
+                "paymentMethod": cart.payment_method or "",
+                "paymentMethodName": payment_name,
+                "shippingMethod": cart.shipping_method or "",
+                "shippingMethodName": shipping_name,
+                "country": cart.country,
+                "language": None,
+                "items": priced.items,
+                "discounts": priced.discounts,
+                "totals": priced.totals,
+                "vatExempt": False,
+                "address": address,
+                "shippingAddress": self._shipping_address(cart, address),
+                "additionalNotes": "",
+                "currencyFormat": self._currency_formats[priced.pricelist.pricelist],
+            },
+            "paymentMethods": self._payment_methods,
+            "shippingMethods": self._shipping_methods[cart.country],
+            "location": self._locations[cart.country],
+        }
+
+    def receipt(self, cart: Cart, order: str, date: str, *, verified: bool) -> dict[str, Any]:
+        """The order's receipt; ``verified``: the address as a Klarna-like provider verified it."""
+        priced = self.priced(cart)
+        cf = priced.pricelist.currency_format
+        payment_name, shipping_name = self._method_names(cart)
+        address = _address(self.catalog, cart.address, cart.country, verified=verified)
+        return {
+            "order": order,
+            "status": "untouched",
+            "statusDescription": "Pending",
+            "message": "Thank you for your order!",
+            "date": date,
+            "affiliateHtml": _ELIDED,
+            "market": priced.pricelist.market,
+            "pricelist": priced.pricelist.pricelist,
+            "language": None,
+            "currency": cf.currency,
+            "paymentMethod": cart.payment_method or "",
+            "paymentMethodName": payment_name,
+            "shippingMethod": cart.shipping_method or "",
+            "shippingMethodName": shipping_name,
+            "warehouse": False,
+            "items": priced.items,
+            "discounts": priced.discounts,
+            "totals": priced.totals,
+            "vatExempt": False,
+            "address": address,
+            "shippingAddress": self._shipping_address(cart, address, verified=verified),
+            "giftMessage": "",
+            "additionalNotes": "",
+            "shipments": [],
+            "paymentMethodData": {"snippet": _ELIDED} if verified else {},
+            "currencyFormat": self._currency_formats[priced.pricelist.pricelist],
+        }
+
+    def _shipping_address(
+        self, cart: Cart, address: dict[str, Any], *, verified: bool = False
+    ) -> dict[str, Any]:
+        if cart.shipping_address:
+            return _address(
+                self.catalog, cart.shipping_address, cart.country, verified=verified, vat=False
+            )
+        return {k: v for k, v in address.items() if k != "vatNumber"}
+
+
+def _address(
+    catalog: Catalog,
+    posted: Mapping[str, Any],
+    country: str,
+    *,
+    verified: bool = False,
+    vat: bool = True,
+) -> dict[str, Any]:
+    out = {key: str(posted.get(key) or "") for key in _ADDRESS_KEYS}
+    out["country"] = out["country"] or country
+    known = catalog.countries.get(out["country"])
+    out["countryName"] = known.name if known else ""
+    phone = str(posted.get("phoneNumber") or "")
+    if verified:
+        city = catalog.postal_directory.get((out["country"], out["zipCode"]))
+        out["city"] = city or out["city"]
+        phone = _e164(phone, known.calling_code if known else "")
+    out["phoneNumber"] = phone
+    if vat:
+        out["vatNumber"] = str(posted.get("vatNumber") or "")
+    return out
+
+
+def _e164(phone: str, calling_code: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if not digits:
+        return ""
+    if phone.strip().startswith("+"):
+        return f"+{digits}"
+    if digits.startswith("00"):
+        return f"+{digits[2:]}"
+    return f"+{calling_code}{digits.removeprefix('0')}"
