@@ -44,6 +44,19 @@ def _ours() -> Callable[[], Checkout]:
     return one_event
 
 
+def _model(cart: Any, details: Any) -> Any:
+    """The same checkout data as a peer's model: a new one per event, as per request."""
+    return CheckoutModel(
+        "c-1",
+        created_at=MOMENT,
+        updated_at=MOMENT,
+        version=2,
+        selection_id=cart.selection_id,
+        cart=cart,
+        details=details,
+    )
+
+
 def _transitions() -> Callable[[], Any]:
     from transitions import Machine
 
@@ -52,15 +65,7 @@ def _transitions() -> Callable[[], Any]:
     details = seed_details()
 
     def one_event() -> Any:
-        model: Any = CheckoutModel(
-            "c-1",
-            created_at=MOMENT,
-            updated_at=MOMENT,
-            version=2,
-            selection_id=cart.selection_id,
-            cart=cart,
-            details=details,
-        )
+        model: Any = _model(cart, details)
         Machine(model=model, **config)
         model.trigger(Event.CONFIRM.value)
         return model
@@ -74,15 +79,7 @@ def _statemachine() -> Callable[[], Any]:
     details = seed_details()
 
     def one_event() -> Any:
-        model: Any = CheckoutModel(
-            "c-1",
-            created_at=MOMENT,
-            updated_at=MOMENT,
-            version=2,
-            selection_id=cart.selection_id,
-            cart=cart,
-            details=details,
-        )
+        model: Any = _model(cart, details)
         machine_class(model=model, state_field="state").send(Event.CONFIRM.value)
         return model
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Generator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -121,27 +121,21 @@ class CheckoutCommands:
     def _save(self, checkout: Checkout, expected_version: int) -> Checkout:
         return self.store.save(checkout, expected_version)
 
-    def _settle(
-        self,
-        checkout_id: str,
-        event: Event,
-        outcome: Callable[[Checkout], tuple[State, str, dict[str, Any]] | None],
-    ) -> Checkout:
+    def _settle(self, checkout_id: str, event: Event, outcome: _Outcome) -> Checkout:
         """Apply an outcome Centra already acted on, re-reading the checkout on a conflict.
 
-        ``outcome`` maps the current checkout to (dest, detail, changes), or None when the
-        checkout already reflects it. Centra's answer must never be lost to a stale version.
+        A paid checkout already holds its order and is returned as it is; so is one the outcome
+        does not apply to (``outcome.only_from``). Anything else the table refuses (say, an
+        order for a checkout cancelled meanwhile) raises ``EventNotAllowed`` rather than
+        dropping Centra's answer, which must never be lost to a stale version either.
         """
         for _ in range(self.settings.save_retries):
             current = self.store.load(checkout_id)
-            decided = outcome(current)
-            if decided is None:
+            if current.state is State.PAID or outcome.only_from not in (None, current.state):
                 return current
-            dest, detail, changes = decided
+            moved = self._fire(current, event, outcome.dest, outcome.detail, **outcome.changes)
             try:
-                return self._save(
-                    self._fire(current, event, dest, detail, **changes), current.version
-                )
+                return self._save(moved, current.version)
             except ConcurrencyConflict:
                 continue
         current = self.store.load(checkout_id)
@@ -367,7 +361,7 @@ class CheckoutCommands:
             receipt: Receipt | None = yield Call("read_receipt", (held.selection_id,))
             if receipt is not None:
                 return self._settle(checkout_id, Event.RECONCILE, _paid_by(receipt))
-            return self._settle(checkout_id, Event.RECONCILE, _still_pending)
+            return self._settle(checkout_id, Event.RECONCILE, _STILL_PENDING)
         finally:
             self.store.release_claim(checkout_id, owner)
 
@@ -399,71 +393,46 @@ class CheckoutCommands:
 
 # --- outcomes applied by _settle ------------------------------------------------------------
 
-_Outcome = Callable[[Checkout], tuple[State, str, dict[str, Any]] | None]
+
+@attrs.frozen
+class _Outcome:
+    """Where Centra's answer takes a checkout: the destination, a detail, the fields it sets."""
+
+    dest: State
+    detail: str
+    changes: dict[str, Any]
+    only_from: State | None = None
 
 
 def _paid_by(receipt: Receipt) -> _Outcome:
-    def outcome(current: Checkout) -> tuple[State, str, dict[str, Any]] | None:
-        if current.state is State.PAID:
-            return None
-        return (
-            State.PAID,
-            f"order {receipt.order}",
-            {"receipt": receipt, "outcome_unknown": None, "last_error": None},
-        )
-
-    return outcome
+    changes = {"receipt": receipt, "outcome_unknown": None, "last_error": None}
+    return _Outcome(State.PAID, f"order {receipt.order}", changes)
 
 
 def _declined(error: CentraError) -> _Outcome:
     reason = _reasons(error.errors) or error.message or f"status {error.status}"
-
-    def outcome(current: Checkout) -> tuple[State, str, dict[str, Any]] | None:
-        if current.state is State.PAID:
-            return None
-        return (
-            State.PAYMENT_FAILED,
-            f"declined: {reason}",
-            {"outcome_unknown": None, "last_error": reason},
-        )
-
-    return outcome
+    changes = {"outcome_unknown": None, "last_error": reason}
+    return _Outcome(State.PAYMENT_FAILED, f"declined: {reason}", changes)
 
 
 def _back_to_cart(error: OutOfStock) -> _Outcome:
-    def outcome(current: Checkout) -> tuple[State, str, dict[str, Any]] | None:
-        if current.state is State.PAID:
-            return None
-        return (
-            State.SELECTION,
-            _out_of_stock(error),
-            {
-                "cart": error.selection or current.cart,
-                "outcome_unknown": None,
-                "last_error": str(error),
-            },
-        )
-
-    return outcome
+    changes: dict[str, Any] = {"outcome_unknown": None, "last_error": str(error)}
+    if error.selection is not None:
+        changes["cart"] = error.selection
+    return _Outcome(State.SELECTION, _out_of_stock(error), changes)
 
 
 def _new_action(action: PaymentAction) -> _Outcome:
-    def outcome(current: Checkout) -> tuple[State, str, dict[str, Any]] | None:
-        if current.state is State.PAID:
-            return None
-        return (
-            State.PAYMENT_PENDING,
-            f"action {action.kind}",
-            {"payment_action": action, "outcome_unknown": None},
-        )
-
-    return outcome
+    changes = {"payment_action": action, "outcome_unknown": None}
+    return _Outcome(State.PAYMENT_PENDING, f"action {action.kind}", changes)
 
 
-def _still_pending(current: Checkout) -> tuple[State, str, dict[str, Any]] | None:
-    if current.state is not State.PAYMENT_PENDING:
-        return None
-    return State.PAYMENT_PENDING, "no order at Centra yet", {"outcome_unknown": None}
+_STILL_PENDING = _Outcome(
+    State.PAYMENT_PENDING,
+    "no order at Centra yet",
+    {"outcome_unknown": None},
+    only_from=State.PAYMENT_PENDING,
+)
 
 
 def _reasons(errors: Mapping[str, str]) -> str:
