@@ -1,46 +1,55 @@
 """orderflow's adapters: everything that does I/O, plugged into the core's ports.
 
-Names are importable from here or from their modules; each is loaded on first use, so
-``from adapters import FakeCentra`` pulls in neither httpx nor psycopg.
+One package per concept: ``shop_api`` (Centra's Shop API dialect and its HTTP clients),
+``fake`` (an in-memory Centra, its faults and its HTTP server), ``replay`` (recorded
+cassettes), ``stores`` (memory, SQLite, PostgreSQL), ``cli`` (the ``orderflow`` command, the
+one composition root) and ``pytest_plugin``. Every public name is importable from here or from
+its package; each is loaded on first use, so ``from orderflow.adapters import FakeCentra``
+pulls in neither httpx nor psycopg.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from orderflow.adapters._exports import lazy_exports
 
 if TYPE_CHECKING:
-    from adapters.cassette import CassetteError, CassetteFormatError
-    from adapters.fake import FakeCentra
-    from adapters.fake_server import FakeServer, create_app
-    from adapters.faults import FaultPlan, LostAnswer
-    from adapters.http import AsyncShopApiClient, ShopApiClient
-    from adapters.memory import MemoryStore
-    from adapters.postgres import PostgresStore
-    from adapters.redaction import Redaction
-    from adapters.replay import AsyncReplayTransport, ReplayTransport, replay_client
-    from adapters.sqlite import SQLiteStore
-    from adapters.tape import CassetteMismatch, UnexpectedRequest
+    from orderflow.adapters.fake.centra import FakeCentra
+    from orderflow.adapters.fake.faults import FaultPlan, LostAnswer
+    from orderflow.adapters.fake.server import FakeServer, create_app
+    from orderflow.adapters.replay.cassette import CassetteError, CassetteFormatError
+    from orderflow.adapters.replay.redaction import Redaction
+    from orderflow.adapters.replay.tape import CassetteMismatch, UnexpectedRequest
+    from orderflow.adapters.replay.transport import (
+        AsyncReplayTransport,
+        ReplayTransport,
+        replay_client,
+    )
+    from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
+    from orderflow.adapters.stores.memory import MemoryStore
+    from orderflow.adapters.stores.postgres import PostgresStore
+    from orderflow.adapters.stores.sqlite import SQLiteStore
 
 _HOMES = {
-    "AsyncReplayTransport": "adapters.replay",
-    "AsyncShopApiClient": "adapters.http",
-    "CassetteError": "adapters.cassette",
-    "CassetteFormatError": "adapters.cassette",
-    "CassetteMismatch": "adapters.tape",
-    "FakeCentra": "adapters.fake",
-    "FakeServer": "adapters.fake_server",
-    "FaultPlan": "adapters.faults",
-    "LostAnswer": "adapters.faults",
-    "MemoryStore": "adapters.memory",
-    "PostgresStore": "adapters.postgres",
-    "Redaction": "adapters.redaction",
-    "ReplayTransport": "adapters.replay",
-    "SQLiteStore": "adapters.sqlite",
-    "ShopApiClient": "adapters.http",
-    "UnexpectedRequest": "adapters.tape",
-    "create_app": "adapters.fake_server",
-    "replay_client": "adapters.replay",
+    "AsyncReplayTransport": "orderflow.adapters.replay.transport",
+    "AsyncShopApiClient": "orderflow.adapters.shop_api.client",
+    "CassetteError": "orderflow.adapters.replay.cassette",
+    "CassetteFormatError": "orderflow.adapters.replay.cassette",
+    "CassetteMismatch": "orderflow.adapters.replay.tape",
+    "FakeCentra": "orderflow.adapters.fake.centra",
+    "FakeServer": "orderflow.adapters.fake.server",
+    "FaultPlan": "orderflow.adapters.fake.faults",
+    "LostAnswer": "orderflow.adapters.fake.faults",
+    "MemoryStore": "orderflow.adapters.stores.memory",
+    "PostgresStore": "orderflow.adapters.stores.postgres",
+    "Redaction": "orderflow.adapters.replay.redaction",
+    "ReplayTransport": "orderflow.adapters.replay.transport",
+    "SQLiteStore": "orderflow.adapters.stores.sqlite",
+    "ShopApiClient": "orderflow.adapters.shop_api.client",
+    "UnexpectedRequest": "orderflow.adapters.replay.tape",
+    "create_app": "orderflow.adapters.fake.server",
+    "replay_client": "orderflow.adapters.replay.transport",
 }
 
 __all__ = [
@@ -64,11 +73,4 @@ __all__ = [
     "replay_client",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'adapters' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)

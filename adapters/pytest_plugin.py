@@ -1,6 +1,6 @@
 """A pytest fixture for a service's own tests: Centra replayed from a cassette in one line.
 
-Enable it with ``pytest_plugins = ["adapters.pytest_plugin"]`` in a ``conftest.py``, then::
+Enable it in a ``conftest.py`` with ``pytest_plugins = ["orderflow.adapters.pytest_plugin"]``::
 
     def test_checkout_pays(centra_cassette):
         client = centra_cassette("cassettes/seed-flow.json")   # a ShopApiClient
@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from adapters.replay import MODES, Mode, replay_client
+from orderflow.adapters.replay.transport import MODES, Mode, replay_client
 
 if TYPE_CHECKING:
-    from adapters.http import ShopApiClient
+    from orderflow.adapters.shop_api.client import ShopApiClient
 
 CentraCassette = Callable[..., "ShopApiClient"]
 """``centra_cassette(path, *, mode=..., **replay_client options) -> ShopApiClient``."""

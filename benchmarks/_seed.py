@@ -6,18 +6,20 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from adapters.fake import FakeCentra
-from adapters.memory import MemoryStore
-from adapters.seed import SEED_ITEM, run_seed_flow
-from orderflow import codec
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM
 from orderflow.checkout import Checkout
 from orderflow.flow import State
 from orderflow.receipt import Receipt
 from orderflow.selection import SelectionResponse
-from orderflow.service import CheckoutService
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-RECEIPT_FILE = SHARED / "seed" / "payloads" / "payment-result.response.json"
+RECEIPT_FILE = (
+    Path(__file__).resolve().parents[1]
+    / "tests"
+    / "data"
+    / "seed"
+    / ("payment-result.response.json")
+)
 GRAND_TOTAL = 3600
 ORDER = "588"
 MOMENT = datetime(2019, 6, 17, 11, 18, 58, tzinfo=UTC)
@@ -25,13 +27,8 @@ MOMENT = datetime(2019, 6, 17, 11, 18, 58, tzinfo=UTC)
 
 @cache
 def receipt_bytes() -> bytes:
-    """The seed's receipt as Centra sent it; a fake-made one when the seed is not around."""
-    if RECEIPT_FILE.is_file():
-        return RECEIPT_FILE.read_bytes()
-    service = CheckoutService(transport=FakeCentra.seeded(), store=MemoryStore())
-    receipt = run_seed_flow(service).receipt
-    assert receipt is not None
-    return codec.dumps(receipt).encode()
+    """The seed's receipt as Centra sent it (the repository's copy of the seed's payload)."""
+    return RECEIPT_FILE.read_bytes()
 
 
 @cache

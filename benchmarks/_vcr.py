@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 
-from adapters import shop_api
-from adapters.fake import FakeCentra
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, SEED_PAYMENT_REQUEST
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, SEED_PAYMENT_REQUEST
+from orderflow.adapters.shop_api import dialect
 
-BASE_URL = "https://shop.example.test" + shop_api.BASE_PATH
+BASE_URL = "https://shop.example.test" + dialect.BASE_PATH
 API_KEY = "bench-key"
 
 Exchange = tuple[str, str, dict[str, Any] | None]
@@ -30,8 +30,8 @@ def fake_app(fake: FakeCentra) -> Callable[[httpx.Request], httpx.Response]:
 
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
-        path = request.url.path.removeprefix(shop_api.BASE_PATH)
-        status, answer = fake.handle(request.method, path, body, request.headers)
+        path = request.url.path.removeprefix(dialect.BASE_PATH)
+        status, answer = fake.serve_shop_api(request.method, path, body, request.headers)
         return httpx.Response(status, json=answer)
 
     return handler
@@ -48,22 +48,22 @@ def seed_exchanges(client: httpx.Client) -> list[Any]:
         answers.append(answer)
         return answer
 
-    selection = call("POST", shop_api.SELECTIONS)["selection"]["selection"]
-    call("POST", shop_api.ITEM.format(selection=selection, item=SEED_ITEM), {"quantity": 1})
+    selection = call("POST", dialect.SELECTIONS)["selection"]["selection"]
+    call("POST", dialect.ITEM.format(selection=selection, item=SEED_ITEM), {"quantity": 1})
     fields = {
         k: SEED_PAYMENT_REQUEST[k]
-        for k in shop_api.CHECKOUT_FIELD_KEYS
+        for k in dialect.CHECKOUT_FIELD_KEYS
         if SEED_PAYMENT_REQUEST.get(k) is not None
     }
-    call("PUT", shop_api.CHECKOUT_FIELDS.format(selection=selection), fields)
+    call("PUT", dialect.CHECKOUT_FIELDS.format(selection=selection), fields)
     call(
         "POST",
-        shop_api.PAYMENT.format(selection=selection),
+        dialect.PAYMENT.format(selection=selection),
         {**SEED_PAYMENT_REQUEST, "selection": selection},
     )
     call(
         "POST",
-        shop_api.PAYMENT_RESULT,
+        dialect.PAYMENT_RESULT,
         {"selection": selection, "paymentMethodFields": SEED_PAYMENT_FIELDS},
     )
     return answers
@@ -81,7 +81,7 @@ def record(directory: Path) -> Path:
     with (
         vcr.use_cassette(str(path), record_mode="all"),
         httpx.Client(
-            transport=transport, base_url=BASE_URL, headers={shop_api.API_KEY_HEADER: API_KEY}
+            transport=transport, base_url=BASE_URL, headers={dialect.API_KEY_HEADER: API_KEY}
         ) as client,
     ):
         seed_exchanges(client)
@@ -102,7 +102,7 @@ def replayer(path: Path) -> Callable[[], list[Any]]:
     client = httpx.Client(
         transport=httpx.MockTransport(refuse),
         base_url=BASE_URL,
-        headers={shop_api.API_KEY_HEADER: API_KEY},
+        headers={dialect.API_KEY_HEADER: API_KEY},
     )
 
     def replay() -> list[Any]:

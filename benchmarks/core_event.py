@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from adapters.seed import seed_details
 from benchmarks._harness import Row, Settings, compare, failed, skipped, time_one
 from benchmarks._machines import CheckoutModel, statemachine_class, transitions_config
 from benchmarks._seed import MOMENT, cart_after_one_item
 from orderflow import flow
+from orderflow.adapters.fake.seed import seed_details
 from orderflow.checkout import Checkout
 from orderflow.flow import Event, State
 

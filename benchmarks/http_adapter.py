@@ -1,11 +1,11 @@
 """Case 6: the HTTP adapter against the fake's ASGI app, against bare httpx calls plus ``json``.
 
 Both sides make the seed's five Shop API calls (create selection, add item, checkout fields,
-start payment, payment result) to the same ASGI app (``adapters.fake_server``) through
-``httpx.ASGITransport``, in one event loop. Ours: ``adapters.http.AsyncShopApiClient``'s
-``Transport`` methods, answers decoded to core types. Peer: an ``httpx.AsyncClient``, each
+start payment, payment result) to the same ASGI app (``orderflow.adapters.fake.server``) through
+``httpx.ASGITransport``, in one event loop. Ours: ``AsyncShopApiClient``'s ``Transport``
+methods, answers decoded to core types. Peer: an ``httpx.AsyncClient``, each
 body encoded and each answer decoded with ``json``. The fake has stock for every round.
-Until ``adapters.http`` and ``adapters.fake_server`` exist, the case is skipped.
+Until the Shop API client and the fake server exist, the case is skipped.
 """
 
 from __future__ import annotations
@@ -18,12 +18,17 @@ from typing import Any
 
 import httpx
 
-from adapters import shop_api
-from adapters.fake import FakeCentra
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, SEED_PAYMENT_REQUEST, seed_details
 from benchmarks import _vcr
 from benchmarks._harness import Row, Settings, compare, failed, skipped
 from benchmarks._seed import GRAND_TOTAL, ORDER, receipt_ok
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import (
+    SEED_ITEM,
+    SEED_PAYMENT_FIELDS,
+    SEED_PAYMENT_REQUEST,
+    seed_details,
+)
+from orderflow.adapters.shop_api import dialect
 from orderflow.receipt import Receipt
 
 CASE = "http_adapter"
@@ -33,12 +38,12 @@ PEER = "bare httpx.AsyncClient + json"
 
 def _app(fake: FakeCentra) -> Any:
     # Expected API: create_app(fake) -> an ASGI app serving fake.handle under BASE_PATH.
-    fake_server = importlib.import_module("adapters.fake_server")
+    fake_server = importlib.import_module("orderflow.adapters.fake.server")
     return fake_server.create_app(fake)
 
 
 def _ours(app: Any) -> Callable[[], Any]:
-    http = importlib.import_module("adapters.http")
+    http = importlib.import_module("orderflow.adapters.shop_api.client")
     client = http.AsyncShopApiClient(
         base_url=_vcr.BASE_URL, api_key=_vcr.API_KEY, transport=httpx.ASGITransport(app=app)
     )
@@ -58,11 +63,11 @@ def _bare(app: Any) -> Callable[[], Any]:
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url=_vcr.BASE_URL,
-        headers={shop_api.API_KEY_HEADER: _vcr.API_KEY},
+        headers={dialect.API_KEY_HEADER: _vcr.API_KEY},
     )
     fields = {
         k: SEED_PAYMENT_REQUEST[k]
-        for k in shop_api.CHECKOUT_FIELD_KEYS
+        for k in dialect.CHECKOUT_FIELD_KEYS
         if SEED_PAYMENT_REQUEST.get(k) is not None
     }
 
@@ -75,19 +80,19 @@ def _bare(app: Any) -> Callable[[], Any]:
         return json.loads(response.content)
 
     async def calls() -> Any:
-        selection = (await call("POST", shop_api.SELECTIONS))["selection"]["selection"]
+        selection = (await call("POST", dialect.SELECTIONS))["selection"]["selection"]
         await call(
-            "POST", shop_api.ITEM.format(selection=selection, item=SEED_ITEM), {"quantity": 1}
+            "POST", dialect.ITEM.format(selection=selection, item=SEED_ITEM), {"quantity": 1}
         )
-        await call("PUT", shop_api.CHECKOUT_FIELDS.format(selection=selection), fields)
+        await call("PUT", dialect.CHECKOUT_FIELDS.format(selection=selection), fields)
         await call(
             "POST",
-            shop_api.PAYMENT.format(selection=selection),
+            dialect.PAYMENT.format(selection=selection),
             {**SEED_PAYMENT_REQUEST, "selection": selection},
         )
         return await call(
             "POST",
-            shop_api.PAYMENT_RESULT,
+            dialect.PAYMENT_RESULT,
             {"selection": selection, "paymentMethodFields": SEED_PAYMENT_FIELDS},
         )
 
@@ -95,8 +100,8 @@ def _bare(app: Any) -> Callable[[], Any]:
 
 
 def run(settings: Settings) -> list[Row]:
-    """Ours (``adapters.http``) against bare httpx, or a skipped row until it exists."""
-    for module in ("adapters.http", "adapters.fake_server"):
+    """Ours (the Shop API client) against bare httpx, or a skipped row until it exists."""
+    for module in ("orderflow.adapters.shop_api.client", "orderflow.adapters.fake.server"):
         try:
             importlib.import_module(module)
         except ImportError:

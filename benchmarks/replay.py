@@ -4,10 +4,10 @@ Ours, per test: ``ReplayTransport.from_cassette(path)`` (the cassette loaded per
 ``ShopApiClient``, a ``MemoryStore`` and a ``CheckoutService``, then ``run_seed_flow`` to
 ``paid``. Peer: VCR.py loading its cassette of the same exchanges, replayed through httpx.
 
-The cassette is recorded once at setup by ``adapters.replay`` (mode ``all``) around an
-``httpx.MockTransport`` that serves ``FakeCentra.handle`` (no network); each replay checks
-that every recorded exchange was played. Skipped while ``adapters.replay`` or
-``adapters.http`` is missing.
+The cassette is recorded once at setup by ``ReplayTransport`` (mode ``all``) around an
+``httpx.MockTransport`` that serves ``FakeCentra.serve_shop_api`` (no network); each replay checks
+that every recorded exchange was played. Skipped while ``orderflow.adapters.replay.transport`` or
+``orderflow.adapters.shop_api.client`` is missing.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import Any
 
 import httpx
 
-from adapters.fake import FakeCentra
-from adapters.memory import MemoryStore
-from adapters.seed import run_seed_flow
 from benchmarks import _vcr
 from benchmarks._harness import Row, Settings, compare, failed, skipped
 from benchmarks.seed_flow import check_paid, check_vcr
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import run_seed_flow
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.checkout import Checkout
 from orderflow.service import CheckoutService
 
@@ -35,14 +35,14 @@ PEER = "VCR.py 9 + httpx (cassette loaded per test)"
 
 
 def _service(transport: httpx.BaseTransport) -> CheckoutService:
-    from adapters.http import ShopApiClient  # type: ignore[import-not-found, unused-ignore]
+    from orderflow.adapters.shop_api.client import ShopApiClient  # type: ignore[import-not-found, unused-ignore]
 
     client = ShopApiClient(base_url=_vcr.BASE_URL, api_key=_vcr.API_KEY, transport=transport)
     return CheckoutService(transport=client, store=MemoryStore())
 
 
 def _record(path: Path) -> None:
-    from adapters.replay import ReplayTransport  # type: ignore[import-not-found, unused-ignore]
+    from orderflow.adapters.replay.transport import ReplayTransport  # type: ignore[import-not-found, unused-ignore]
 
     inner = httpx.MockTransport(_vcr.fake_app(FakeCentra.seeded()))
     with ReplayTransport.from_cassette(path, mode="all", inner=inner) as transport:
@@ -50,7 +50,7 @@ def _record(path: Path) -> None:
 
 
 def _ours(path: Path) -> Callable[[], Checkout]:
-    from adapters.replay import ReplayTransport  # type: ignore[import-not-found, unused-ignore]
+    from orderflow.adapters.replay.transport import ReplayTransport  # type: ignore[import-not-found, unused-ignore]
 
     def one_test() -> Checkout:
         transport = ReplayTransport.from_cassette(path)
@@ -63,8 +63,8 @@ def _ours(path: Path) -> Callable[[], Checkout]:
 
 
 def run(settings: Settings) -> list[Row]:
-    """Ours (``adapters.replay``) against VCR.py, or a skipped row until it exists."""
-    for module in ("adapters.replay", "adapters.http"):
+    """Ours (``ReplayTransport``) against VCR.py, or a skipped row until it exists."""
+    for module in ("orderflow.adapters.replay.transport", "orderflow.adapters.shop_api.client"):
         try:
             importlib.import_module(module)
         except ImportError:

@@ -12,12 +12,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from adapters.fake import FakeCentra
-from adapters.memory import MemoryStore
-from adapters.seed import run_seed_flow
 from benchmarks import _vcr
 from benchmarks._harness import Row, Settings, compare, failed, skipped, time_one
 from benchmarks._seed import GRAND_TOTAL, ORDER, receipt_ok
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import run_seed_flow
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.checkout import Checkout
 from orderflow.flow import State
 from orderflow.service import CheckoutService

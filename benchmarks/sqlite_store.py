@@ -18,11 +18,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from adapters.seed import seed_details
-from adapters.sqlite import SQLiteStore
 from benchmarks._harness import Row, Settings, calls_needed, compare, failed
 from benchmarks._seed import MOMENT, checkout_with_cart
 from orderflow import flow
+from orderflow.adapters.fake.seed import seed_details
+from orderflow.adapters.stores.sqlite import SQLiteStore
 from orderflow.checkout import Checkout
 from orderflow.codec import dumps
 from orderflow.flow import Event, State

@@ -2,8 +2,10 @@
 
 The pure core: the flow table (``flow``), the types Centra speaks, one codec, the ports and
 the service. It imports no I/O library; adapters (HTTP, the fake, replay, stores) live in the
-``adapters`` package.
+``orderflow.adapters`` package, which importing ``orderflow`` does not load.
 """
+
+__version__ = "0.2.0"
 
 from orderflow.address import Address
 from orderflow.checkout import Checkout
@@ -35,7 +37,6 @@ from orderflow.payment import (
     JavascriptAction,
     PaymentAction,
     PaymentRequest,
-    PaymentResultRequest,
     RedirectAction,
     SuccessAction,
 )
@@ -89,7 +90,6 @@ __all__ = [
     "PaymentAction",
     "PaymentMethod",
     "PaymentRequest",
-    "PaymentResultRequest",
     "Receipt",
     "RedirectAction",
     "Refusal",

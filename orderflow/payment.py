@@ -35,15 +35,6 @@ class PaymentRequest:
 
 
 @attrs.frozen
-class PaymentResultRequest:
-    """The payment provider's answer, posted to Centra's payment result (names unchanged)."""
-
-    payment_method_fields: dict[str, str]
-    selection: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
-
-
-@attrs.frozen
 class FormAction:
     """``form``: inject ``form_html`` (a Klarna-like widget or an auto-submitting form)."""
 

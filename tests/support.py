@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from adapters.fake import FakeCentra
+from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.errors import OutcomeUnknown
 
 

@@ -19,12 +19,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
-from adapters.fake import FakeCentra
-from adapters.http import ShopApiClient
-from adapters.memory import MemoryStore
-from adapters.replay import ReplayTransport
-from adapters.replay import replay_client as _replay_client
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, run_seed_flow, seed_details
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, run_seed_flow, seed_details
+from orderflow.adapters.replay.transport import ReplayTransport
+from orderflow.adapters.replay.transport import replay_client as _replay_client
+from orderflow.adapters.shop_api.client import ShopApiClient
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock
 from orderflow.errors import OrderflowError

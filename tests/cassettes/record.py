@@ -2,8 +2,8 @@
 
 Each scenario of ``tests.cassettes.SCENARIOS`` runs with ``ShopApiClient`` over
 ``ReplayTransport(mode="all")`` whose inner transport is ``httpx.HTTPTransport`` to
-``FakeCentra`` served by uvicorn on a loopback port (``adapters.fake_server.FakeServer``); the
-fake's clock is fixed, so recording again gives the same files. Run from the checkout::
+``FakeCentra`` served by uvicorn on a loopback port (``FakeServer``); the fake's
+ clock is fixed, so recording again gives the same files. Run from the checkout::
 
     .venv/bin/python -m tests.cassettes.record [NAME ...]
 
@@ -18,9 +18,9 @@ from collections.abc import Sequence
 
 import httpx
 
-from adapters.fake_server import FakeServer
-from adapters.http import ShopApiClient
-from adapters.replay import ReplayTransport
+from orderflow.adapters.fake.server import FakeServer
+from orderflow.adapters.replay.transport import ReplayTransport
+from orderflow.adapters.shop_api.client import ShopApiClient
 from tests.cassettes import API_KEY, SCENARIOS, Scenario
 from tests.contract.transports import RECORD_COMMAND
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.fake_server import FakeServer
-from adapters.memory import MemoryStore
-from adapters.sqlite import SQLiteStore
+from orderflow.adapters.fake.server import FakeServer
+from orderflow.adapters.stores.memory import MemoryStore
+from orderflow.adapters.stores.sqlite import SQLiteStore
 from orderflow.ports import Store
 from tests.cassettes import CONTRACT_CASSETTES
 from tests.contract.transports import (
@@ -54,7 +54,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 def _postgres_store() -> Iterator[Store]:
     import psycopg
 
-    from adapters.postgres import PostgresStore
+    from orderflow.adapters.stores.postgres import PostgresStore
 
     assert POSTGRES_DSN is not None
     schema = f"orderflow_test_{uuid.uuid4().hex[:12]}"

@@ -29,7 +29,7 @@ def orderflow(*argv: str, key: str | None = KEY) -> subprocess.CompletedProcess[
     if key is not None:
         env["CENTRA_API_KEY"] = key
     return subprocess.run(
-        [sys.executable, "-m", "adapters.cli", *argv],
+        [sys.executable, "-m", "orderflow", *argv],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -52,7 +52,16 @@ def first_line(process: subprocess.Popen[str], wait: float) -> str:
 def fake_server() -> Iterator[str]:
     """``orderflow fake-server --port 0 --api-key KEY``; its first line, the base URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "adapters.cli", "fake-server", "--port", "0", "--api-key", KEY],
+        [
+            sys.executable,
+            "-m",
+            "orderflow",
+            "fake-server",
+            "--port",
+            "0",
+            "--api-key",
+            KEY,
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -109,7 +118,7 @@ def test_a_missing_key_says_which_variable_to_set(fake_server: str) -> None:
 
 
 def test_an_unreachable_server_is_one_line_saying_it_cannot_connect() -> None:
-    from adapters.fake_server import base_url, bind
+    from orderflow.adapters.fake.server import base_url, bind
 
     with bind() as sock:  # a port that is surely free: nothing listens once it is closed
         url = base_url(sock)
@@ -154,7 +163,7 @@ def test_http_without_a_base_url_is_a_usage_error() -> None:
 
 
 def test_a_port_in_use_is_one_line() -> None:
-    from adapters.fake_server import bind
+    from orderflow.adapters.fake.server import bind
 
     with bind() as sock:
         port = str(sock.getsockname()[1])
@@ -261,7 +270,7 @@ def test_db_init_against_an_unreachable_server_is_one_error_line() -> None:
 def test_db_purge_on_a_sqlite_store_removes_expired_keys(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from adapters.sqlite import SQLiteStore
+    from orderflow.adapters.stores.sqlite import SQLiteStore
     from orderflow.ports import IdempotencyRecord
 
     db = tmp_path / "c.db"

@@ -7,16 +7,16 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters import shop_api
-from adapters.fake import FakeCentra
-from adapters.fake_server import FakeServer, create_app
-from adapters.faults import LostAnswer
-from adapters.http import AsyncShopApiClient, ShopApiClient
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.faults import LostAnswer
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.fake.server import FakeServer, create_app
+from orderflow.adapters.shop_api import dialect
+from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
 from orderflow.errors import OutcomeUnknown
 from orderflow.receipt import Receipt
 
-BASE = "http://fake.test" + shop_api.BASE_PATH
+BASE = "http://fake.test" + dialect.BASE_PATH
 
 
 def asgi_client(fake: FakeCentra, **kwargs: Any) -> httpx.AsyncClient:
@@ -62,9 +62,9 @@ async def test_an_unknown_path_is_a_404_json_error(url: str) -> None:
 async def test_centras_status_and_error_body_pass_through() -> None:
     async with asgi_client(FakeCentra.seeded(api_key="k")) as client:
         refused = await client.post("/selections")
-        created = await client.post("/selections", headers={shop_api.API_KEY_HEADER: "k"})
+        created = await client.post("/selections", headers={dialect.API_KEY_HEADER: "k"})
     assert refused.status_code == 401
-    assert refused.json() == {"errors": {shop_api.API_KEY_HEADER: "not valid"}}
+    assert refused.json() == {"errors": {dialect.API_KEY_HEADER: "not valid"}}
     assert created.status_code == 201 and "selection" in created.json()
 
 

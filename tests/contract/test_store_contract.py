@@ -14,7 +14,7 @@ from typing import TypeVar
 import attrs
 import pytest
 
-from adapters.sqlite import SQLiteStore
+from orderflow.adapters.stores.sqlite import SQLiteStore
 from orderflow.address import Address
 from orderflow.checkout import Checkout
 from orderflow.errors import CheckoutNotFound, ConcurrencyConflict, StoreError

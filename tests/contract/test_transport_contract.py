@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 import pytest
 
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, run_seed_flow, seed_details
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, run_seed_flow, seed_details
 from orderflow.checkout import Checkout
 from orderflow.errors import CentraError, OutcomeUnknown
 from orderflow.flow import State

@@ -30,13 +30,13 @@ import attrs
 import httpx
 import pytest
 
-from adapters import shop_api
-from adapters.cassette import CassetteError
-from adapters.fake import FakeCentra
-from adapters.fake_server import ASGIApp, Receive, Scope, Send, create_app
-from adapters.http import AsyncShopApiClient, ShopApiClient
-from adapters.memory import MemoryStore
-from adapters.replay import REPLAY_BASE_URL, ReplayTransport
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.server import ASGIApp, Receive, Scope, Send, create_app
+from orderflow.adapters.replay.cassette import CassetteError
+from orderflow.adapters.replay.transport import REPLAY_BASE_URL, ReplayTransport
+from orderflow.adapters.shop_api import dialect
+from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.clock import ManualClock
 from orderflow.service import AsyncCheckoutService, CheckoutService
 from tests.cassettes import CONTRACT_CASSETTES, RECORDED_AT
@@ -142,7 +142,7 @@ class Switchboard:
             await send({"type": "lifespan.shutdown.complete"})
             return
         assert self.app is not None, "no fake is served"
-        found = shop_api.match(scope["method"], scope["path"].removeprefix(shop_api.BASE_PATH))
+        found = dialect.match(scope["method"], scope["path"].removeprefix(dialect.BASE_PATH))
         if found is None or found[0].name not in self._lose:
             await self.app(scope, receive, send)
             return
@@ -243,8 +243,8 @@ def http_async(setup: Setup) -> Rig:
 _ORDER_CALLS = frozenset({"start_payment", "payment_result", "read_receipt"})
 
 
-def _route(request: httpx.Request) -> tuple[shop_api.Route, dict[str, str]] | None:
-    return shop_api.match(request.method, request.url.path.removeprefix(shop_api.BASE_PATH))
+def _route(request: httpx.Request) -> tuple[dialect.Route, dict[str, str]] | None:
+    return dialect.match(request.method, request.url.path.removeprefix(dialect.BASE_PATH))
 
 
 class Ledger(httpx.BaseTransport):
@@ -275,7 +275,7 @@ class Ledger(httpx.BaseTransport):
 
     def _note(
         self,
-        found: tuple[shop_api.Route, dict[str, str]],
+        found: tuple[dialect.Route, dict[str, str]],
         request: httpx.Request,
         response: httpx.Response,
     ) -> None:
@@ -318,8 +318,8 @@ class DropsAnswers(httpx.BaseTransport):
 def _serving(fake: FakeCentra) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
-        path = request.url.path.removeprefix(shop_api.BASE_PATH)
-        status, answer = fake.handle(request.method, path, body, request.headers)
+        path = request.url.path.removeprefix(dialect.BASE_PATH)
+        status, answer = fake.serve_shop_api(request.method, path, body, request.headers)
         return httpx.Response(status, json=answer)
 
     return httpx.MockTransport(handler)

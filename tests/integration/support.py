@@ -21,10 +21,10 @@ from typing import Any
 
 import attrs
 
-from adapters.fake import FakeCentra
-from adapters.faults import LostAnswer
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
-from adapters.sqlite import SQLiteStore
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.faults import LostAnswer
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.stores.sqlite import SQLiteStore
 from orderflow.checkout import Checkout
 from orderflow.commands import ServiceSettings
 from orderflow.errors import CheckoutNotFound, OrderflowError
@@ -53,7 +53,7 @@ class StoreSpec:
     def open(self) -> Store:
         if self.kind == "sqlite":
             return SQLiteStore(self.where)
-        from adapters.postgres import PostgresStore
+        from orderflow.adapters.stores.postgres import PostgresStore
 
         return PostgresStore(self.where, schema=self.schema)
 
@@ -69,7 +69,7 @@ def postgres_schema(dsn: str) -> Iterator[StoreSpec]:
     """A fresh schema with the store's tables, dropped afterwards."""
     import psycopg
 
-    from adapters.postgres import PostgresStore
+    from orderflow.adapters.stores.postgres import PostgresStore
 
     schema = f"orderflow_it_{uuid.uuid4().hex[:12]}"
     try:
@@ -143,7 +143,7 @@ class FakeServer:
             except (EOFError, OSError):
                 return
             try:
-                reply: Any = ("answer", self.fake.handle(method, path, body, headers))
+                reply: Any = ("answer", self.fake.serve_shop_api(method, path, body, headers))
             except LostAnswer as lost:
                 reply = ("lost", lost)
             try:
@@ -161,7 +161,7 @@ class RemoteCentra(FakeCentra):
         self._remote = Client(address, authkey=authkey)
         self._remote_lock = threading.Lock()
 
-    def handle(
+    def serve_shop_api(
         self,
         method: str,
         path: str,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.fake import FakeCentra
-from adapters.faults import Fault, FaultPlan, Injection
-from adapters.memory import MemoryStore
-from adapters.seed import SEED_ITEM, seed_details
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.faults import Fault, FaultPlan, Injection
+from orderflow.adapters.fake.seed import SEED_ITEM, seed_details
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.errors import CentraUnavailable, OrderflowError, OutcomeUnknown, OutOfStock
 from orderflow.service import CheckoutService
 

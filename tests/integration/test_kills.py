@@ -15,9 +15,9 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.fake import FakeCentra
-from adapters.faults import FaultPlan
-from adapters.seed import SEED_ITEM
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.faults import FaultPlan
+from orderflow.adapters.fake.seed import SEED_ITEM
 from orderflow.commands import ServiceSettings
 from orderflow.errors import CheckoutNotFound
 from orderflow.flow import State

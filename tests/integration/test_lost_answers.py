@@ -11,9 +11,9 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from adapters.fake import FakeCentra
-from adapters.faults import Fault, FaultPlan
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.faults import Fault, FaultPlan
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
 from orderflow.checkout import Checkout
 from orderflow.commands import ServiceSettings
 from orderflow.errors import CentraUnavailable, OrderflowError, OutcomeUnknown

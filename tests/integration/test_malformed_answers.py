@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.fake import FakeCentra
-from adapters.memory import MemoryStore
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.checkout import Checkout
 from orderflow.errors import CheckoutNotFound, OrderflowError
 from orderflow.service import CheckoutService

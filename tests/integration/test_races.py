@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from adapters.fake import FakeCentra
-from adapters.faults import FaultPlan
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.faults import FaultPlan
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS
 from orderflow.checkout import Checkout
 from orderflow.flow import State
 from orderflow.ports import Store

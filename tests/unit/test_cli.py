@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli import main
 from orderflow import diagram
+from orderflow.adapters.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +94,7 @@ def test_an_unknown_checkout_is_one_line_naming_it(
 
 def test_a_bad_argument_is_refused_by_the_installed_command_without_a_traceback() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "diagram", "--format", "png"],
+        [sys.executable, "-m", "orderflow", "diagram", "--format", "png"],
         capture_output=True,
         text=True,
         check=False,

@@ -32,14 +32,13 @@ from orderflow.payment import (
     FormAction,
     JavascriptAction,
     PaymentRequest,
-    PaymentResultRequest,
     RedirectAction,
     SuccessAction,
 )
 from orderflow.receipt import Discounts, Item, Receipt, Totals
 from orderflow.selection import Location, PaymentMethod, Selection, SelectionResponse
 
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "payloads"
+SEED = Path(__file__).resolve().parents[1] / "data" / "seed"
 NBSP = "\u00a0"
 
 
@@ -64,7 +63,6 @@ def receipt_data() -> dict[str, Any]:
     ("name", "cls"),
     [
         ("payment.request", PaymentRequest),
-        ("payment-result.request", PaymentResultRequest),
         ("payment-result.response", Receipt),
     ],
 )

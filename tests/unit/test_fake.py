@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from adapters import shop_api
-from adapters.fake import FakeCentra
 from orderflow import codec
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.shop_api import dialect
 from orderflow.errors import (
     AuthenticationFailed,
     CentraError,
@@ -30,7 +30,7 @@ from orderflow.payment import (
 )
 from orderflow.receipt import Receipt
 
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "payloads"
+SEED = Path(__file__).resolve().parents[1] / "data" / "seed"
 NBSP = "\u00a0"
 IDS_AND_DATES = ("order", "line", "date")
 
@@ -201,7 +201,7 @@ def test_unknown_request_fields_are_refused_like_shop_api_v1() -> None:
     fake = FakeCentra.seeded()
     selection = _cart(fake, ("23-281", 1))
     body = {**_load("payment.request.json"), "selection": selection, "hello": "world"}
-    status, answer = fake.handle("POST", f"/selections/{selection}/payment", body)
+    status, answer = fake.serve_shop_api("POST", f"/selections/{selection}/payment", body)
     assert (status, answer) == (400, {"errors": {"hello": "unknown"}})
 
 
@@ -210,7 +210,7 @@ def test_an_unknown_selection_is_not_found() -> None:
     with pytest.raises(CentraError) as raised:
         fake.read_selection("no-such-selection")
     assert raised.value.status == 404
-    assert fake.handle("GET", "/nowhere", None)[0] == 404
+    assert fake.serve_shop_api("GET", "/nowhere", None)[0] == 404
 
 
 def test_a_wrong_api_key_is_authentication_failed() -> None:
@@ -220,8 +220,10 @@ def test_a_wrong_api_key_is_authentication_failed() -> None:
 
     fake = FakeCentra.seeded(api_key="right")
     assert fake.create_selection().selection.items == ()
-    assert fake.handle("POST", "/selections", None, {"api-authorization": "right"})[0] == 201
-    assert fake.handle("POST", "/selections", None)[0] == 401
+    assert (
+        fake.serve_shop_api("POST", "/selections", None, {"api-authorization": "right"})[0] == 201
+    )
+    assert fake.serve_shop_api("POST", "/selections", None)[0] == 401
 
 
 # --- stock -------------------------------------------------------------------------------------
@@ -323,7 +325,7 @@ def test_the_newer_payment_result_path_is_served_too() -> None:
     selection = _cart(fake, ("23-281", 1))
     fake.start_payment(selection, _details())
     body = {"paymentMethodFields": SEED_FIELDS}
-    status, answer = fake.handle("POST", f"/selections/{selection}/payment-result", body)
+    status, answer = fake.serve_shop_api("POST", f"/selections/{selection}/payment-result", body)
     assert status == 200 and answer["order"] == "588"
 
 
@@ -386,20 +388,20 @@ def test_racing_payment_results_make_exactly_one_order() -> None:
 
 def test_a_5xx_is_centra_unavailable() -> None:
     with pytest.raises(CentraUnavailable) as raised:
-        shop_api.read_selection("s").decode(503, {"message": "maintenance"})
+        dialect.read_selection("s").decode(503, {"message": "maintenance"})
     assert raised.value.status == 503 and "GET /selections/{selection}" in raised.value.endpoint
 
 
 def test_a_body_that_does_not_fit_names_the_endpoint() -> None:
     with pytest.raises(PayloadError) as raised:
-        shop_api.payment_result("s", {}).decode(200, {"neither": "order nor action"})
+        dialect.payment_result("s", {}).decode(200, {"neither": "order nor action"})
     assert raised.value.source == "POST /selections/payment-result"
 
 
 def test_requests_quote_path_segments_and_match_back() -> None:
-    request = shop_api.remove_voucher("abc", "10% OFF/NOW")
+    request = dialect.remove_voucher("abc", "10% OFF/NOW")
     assert request.path == "/selections/abc/vouchers/10%25%20OFF%2FNOW"
-    route, params = shop_api.match(request.method, request.path) or (None, {})
+    route, params = dialect.match(request.method, request.path) or (None, {})
     assert route is not None and route.name == "remove_voucher"
     assert params == {"selection": "abc", "code": "10% OFF/NOW"}
 
@@ -408,7 +410,7 @@ def test_requests_quote_path_segments_and_match_back() -> None:
 def test_malformed_bodies_are_error_answers_not_crashes(body: Any) -> None:
     fake = FakeCentra.seeded()
     selection = _cart(fake)
-    status, answer = fake.handle("PUT", f"/selections/{selection}/checkout-fields", body)
+    status, answer = fake.serve_shop_api("PUT", f"/selections/{selection}/checkout-fields", body)
     assert status == 400 and "errors" in answer
 
 

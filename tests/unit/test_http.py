@@ -7,16 +7,22 @@ import gzip
 import json
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
 import httpx
 import pytest
 
-from adapters import shop_api
-from adapters.fake import FakeCentra
-from adapters.http import DEFAULT_TIMEOUT, AsyncShopApiClient, ShopApiClient, _environment_proxy
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.shop_api import dialect
+from orderflow.adapters.shop_api.client import (
+    DEFAULT_TIMEOUT,
+    AsyncShopApiClient,
+    ShopApiClient,
+    _environment_proxy,
+)
 from orderflow.errors import (
     AuthenticationFailed,
     CentraError,
@@ -26,6 +32,8 @@ from orderflow.errors import (
     PayloadError,
 )
 from orderflow.receipt import Receipt
+
+SEED = Path(__file__).resolve().parents[1] / "data" / "seed"
 
 BASE_URL = "https://shop.example.test/api/shop"
 KEY = "s3cret-shop-key"
@@ -99,9 +107,9 @@ def chain(error: BaseException) -> list[BaseException]:
 
 def fake_handler(fake: FakeCentra) -> Handler:
     def handler(request: httpx.Request) -> httpx.Response:
-        path = request.url.path.removeprefix(shop_api.BASE_PATH)
+        path = request.url.path.removeprefix(dialect.BASE_PATH)
         body = json.loads(request.content) if request.content else None
-        status, data = fake.handle(request.method, path, body, dict(request.headers))
+        status, data = fake.serve_shop_api(request.method, path, body, dict(request.headers))
         return httpx.Response(status, json=data)
 
     return handler
@@ -120,7 +128,7 @@ def test_requests_go_under_the_base_with_the_key_and_a_json_body(
     assert create.url == f"{BASE_URL}/selections"
     assert add.method == "POST"
     assert add.url.path == f"/api/shop/selections/{selection}/items/{SEED_ITEM}"
-    assert add.headers[shop_api.API_KEY_HEADER] == KEY
+    assert add.headers[dialect.API_KEY_HEADER] == KEY
     assert add.headers["content-type"] == "application/json"
     assert json.loads(add.content) == {"quantity": 2}
     assert "content-type" not in create.headers
@@ -217,7 +225,7 @@ def test_credentials_in_the_base_url_become_basic_auth_and_are_shown_nowhere() -
 
 
 def test_the_key_is_in_no_repr_and_no_error(api: Callable[[Handler], Api]) -> None:
-    client = api(answer(401, {"errors": {shop_api.API_KEY_HEADER: "not valid"}}))
+    client = api(answer(401, {"errors": {dialect.API_KEY_HEADER: "not valid"}}))
     assert KEY not in repr(client.client) and KEY not in str(client.client)
     assert repr(client.client) == f"{type(client.client).__name__}(base_url={BASE_URL!r})"
     for handler in (answer(401, {}), fails(httpx.ConnectError), fails(httpx.ReadTimeout)):
@@ -496,3 +504,10 @@ def test_the_default_transport_takes_the_proxy_from_the_environment(
     assert _environment_proxy("http://shop.example.test/api/shop") is None
     monkeypatch.setenv("NO_PROXY", "example.test")
     assert _environment_proxy(BASE_URL) is None
+
+
+def test_the_payment_result_request_is_the_seeds() -> None:
+    seed = json.loads((SEED / "payment-result.request.json").read_text(encoding="utf-8"))
+    request = dialect.payment_result(seed["selection"], seed["paymentMethodFields"])
+    assert (request.method, request.path) == ("POST", "/selections/payment-result")
+    assert request.body == seed

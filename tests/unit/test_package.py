@@ -87,7 +87,7 @@ def test_the_codec_works_without_orjson() -> None:
         "assert json.loads(codec.dumps(receipt)) == json.loads(raw)\n"
         "print(receipt.totals.grand_total_price.display)\n"
     )
-    seed = ROOT.parent / "shared" / "seed" / "payloads" / "payment-result.response.json"
+    seed = ROOT / "tests" / "data" / "seed" / "payment-result.response.json"
     done = subprocess.run(
         [sys.executable, "-c", probe, str(seed)],
         capture_output=True,

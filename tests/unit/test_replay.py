@@ -15,27 +15,32 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters import shop_api
-from adapters.cassette import CassetteError, CassetteFormatError, load
-from adapters.cassette_commands import cassette_redact, cassette_show
-from adapters.fake import FakeCentra
-from adapters.http import AsyncShopApiClient, ShopApiClient
-from adapters.memory import MemoryStore
-from adapters.redaction import DEFAULT_FIELDS, Redaction
-from adapters.replay import (
+from orderflow.adapters.cli.cassette import cassette_redact, cassette_show
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import (
+    SEED_ITEM,
+    SEED_PAYMENT_FIELDS,
+    SEED_PAYMENT_REQUEST,
+    run_seed_flow,
+)
+from orderflow.adapters.replay.cassette import CassetteError, CassetteFormatError, load
+from orderflow.adapters.replay.redaction import DEFAULT_FIELDS, Redaction
+from orderflow.adapters.replay.transport import (
     AsyncReplayTransport,
     CassetteMismatch,
     ReplayTransport,
     UnexpectedRequest,
     replay_client,
 )
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, SEED_PAYMENT_REQUEST, run_seed_flow
+from orderflow.adapters.shop_api import dialect
+from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.flow import State
 from orderflow.service import AsyncCheckoutService, CheckoutService
 from tests import cassettes
 from tests.contract.transports import API_KEY as CONTRACT_API_KEY
 
-BASE = "https://shop.example.test" + shop_api.BASE_PATH
+BASE = "https://shop.example.test" + dialect.BASE_PATH
 KEY = "sk-live-5e0f2b7d9c"
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -47,8 +52,8 @@ def serving(fake: FakeCentra, seen: list[str] | None = None) -> Handler:
         if seen is not None:
             seen.append(f"{request.method} {request.url.path}")
         body = json.loads(request.content) if request.content else None
-        path = request.url.path.removeprefix(shop_api.BASE_PATH)
-        status, answer = fake.handle(request.method, path, body, request.headers)
+        path = request.url.path.removeprefix(dialect.BASE_PATH)
+        status, answer = fake.serve_shop_api(request.method, path, body, request.headers)
         return httpx.Response(status, json=answer)
 
     return handler
@@ -460,7 +465,7 @@ async def test_the_async_transport_records_and_replays_the_seed_flow(tmp_path: P
 
 
 async def _async_seed_flow(service: AsyncCheckoutService) -> Any:
-    from adapters.seed import seed_details
+    from orderflow.adapters.fake.seed import seed_details
 
     checkout = await service.open()
     await service.add_item(checkout.id, SEED_ITEM, 1)
@@ -527,8 +532,8 @@ def test_the_pytest_fixture_gives_a_client_in_one_line(tmp_path: Path) -> None:
     test_file.write_text(
         textwrap.dedent(
             f"""
-            from adapters.memory import MemoryStore
-            from adapters.seed import run_seed_flow
+            from orderflow.adapters.stores.memory import MemoryStore
+            from orderflow.adapters.fake.seed import run_seed_flow
             from orderflow.service import CheckoutService
 
             def test_paid(centra_cassette):
@@ -539,7 +544,15 @@ def test_the_pytest_fixture_gives_a_client_in_one_line(tmp_path: Path) -> None:
         )
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "adapters.pytest_plugin", str(test_file)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "orderflow.adapters.pytest_plugin",
+            str(test_file),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 import pytest
 
-from adapters.fake import FakeCentra
-from adapters.memory import MemoryStore
-from adapters.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, run_seed_flow, seed_details
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, run_seed_flow, seed_details
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock
 from orderflow.commands import ServiceSettings

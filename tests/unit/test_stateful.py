@@ -11,10 +11,10 @@ from hypothesis import event as note_event
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
-from adapters.fake import FakeCentra
-from adapters.memory import MemoryStore
-from adapters.seed import SEED_PAYMENT_FIELDS, seed_details
 from orderflow import flow
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock
 from orderflow.commands import ServiceSettings

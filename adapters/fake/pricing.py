@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from adapters.fake_catalog import Catalog, Country, PriceList
+from orderflow.adapters.fake.catalog import Catalog, Country, PriceList
 from orderflow.money import CurrencyFormat
 
 

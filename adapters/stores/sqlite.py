@@ -19,11 +19,9 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TypeVar
 
-import attrs
-
-from adapters.bodies import CheckoutBodies
+from orderflow.adapters.stores._shared import SQLStore
 from orderflow.checkout import Checkout
-from orderflow.errors import CheckoutNotFound, ConcurrencyConflict, StoreError
+from orderflow.errors import ConcurrencyConflict, StoreError
 from orderflow.ports import Claim, IdempotencyRecord
 
 __all__ = ["SQLiteStore"]
@@ -80,7 +78,7 @@ _PURGE_CLAIMS = "DELETE FROM claims WHERE expires_at <= ?"
 _PURGE_RECORDS = "DELETE FROM idempotency WHERE expires_at <= ?"
 
 
-class SQLiteStore:
+class SQLiteStore(SQLStore):
     """A ``Store`` in one SQLite file; the schema is created on first use.
 
     ``timeout`` is how long a write waits for another thread or process holding the file's
@@ -92,9 +90,9 @@ class SQLiteStore:
     def __init__(
         self, path: str | os.PathLike[str], *, timeout: float = 30.0, cache_size: int = 256
     ) -> None:
+        super().__init__(cache_size)
         self._path = os.fspath(path)
         self._timeout = timeout
-        self._bodies = CheckoutBodies(cache_size)
         # Idle connections, reused last-in first-out: as many as calls ever ran at once.
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -120,28 +118,13 @@ class SQLiteStore:
         for connection in idle:
             connection.close()
 
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     # --- the Store port -----------------------------------------------------------------------
 
     def load(self, checkout_id: str) -> Checkout:
         """The stored checkout. Raises ``CheckoutNotFound``."""
         with self._connection() as connection:
             row = connection.execute(_LOAD, (checkout_id,)).fetchone()
-        if row is None:
-            raise CheckoutNotFound(checkout_id)
-        version, body = row
-        checkout = self._bodies.decode(checkout_id, body)
-        return checkout if checkout.version == version else attrs.evolve(checkout, version=version)
+        return self._loaded(checkout_id, row)
 
     def save(self, checkout: Checkout, expected_version: int) -> Checkout:
         """Store ``checkout`` if the stored version is still ``expected_version``.
@@ -149,12 +132,7 @@ class SQLiteStore:
         Returns it with ``version`` set to ``expected_version + 1``. Raises
         ``ConcurrencyConflict`` when the stored version differs (or, on create, the id exists).
         """
-        saved = (
-            checkout
-            if checkout.version == expected_version + 1
-            else attrs.evolve(checkout, version=expected_version + 1)
-        )
-        body = self._bodies.encode(saved)
+        saved, body = self._to_save(checkout, expected_version)
         updated_at = _micros(saved.updated_at)
         with self._connection() as connection:
             if expected_version == 0:

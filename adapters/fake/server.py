@@ -1,7 +1,7 @@
 """``FakeCentra`` served over HTTP as Centra's Shop API, so any client can develop against it.
 
 ``create_app(fake)`` is a plain ASGI application (no framework): every request under
-``shop_api.BASE_PATH`` goes to ``fake.handle`` and its answer goes back as JSON with the
+``dialect.BASE_PATH`` goes to ``fake.serve_shop_api`` and its answer goes back as JSON with the
 fake's status code. A plain callable is enough for one catch-all route; it keeps the server
 side of the ``http_adapter`` benchmark close to the bare minimum and needs no framework.
 ``FakeServer`` runs an app with uvicorn on a loopback port in a background thread (tests);
@@ -9,7 +9,8 @@ side of the ``http_adapter`` benchmark close to the bare minimum and needs no fr
 
 When the fake's ``faults`` lose an answer (``LostAnswer``), the app writes nothing and holds
 the request until the client gives up (its read timeout), as a lost answer looks to a client;
-with faults set, ``handle`` runs in a worker thread so injected latency does not stall the loop.
+with faults set, ``serve_shop_api`` runs in a worker thread so injected latency does not
+stall the loop.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from types import TracebackType
 from typing import Any, Self
 
-from adapters import shop_api
-from adapters.fake import FakeCentra
-from adapters.faults import LostAnswer
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.faults import LostAnswer
+from orderflow.adapters.shop_api import dialect
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,12 +35,12 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_PREFIX = shop_api.BASE_PATH.rstrip("/")
+_PREFIX = dialect.BASE_PATH.rstrip("/")
 _JSON = [(b"content-type", b"application/json")]
 
 
 def create_app(fake: FakeCentra, *, lost_answer_hold: float = 60.0) -> ASGIApp:
-    """An ASGI app serving ``fake.handle`` under ``/api/shop``, answering JSON.
+    """An ASGI app serving ``fake.serve_shop_api`` under ``/api/shop``, answering JSON.
 
     A path outside the base answers 404, a body that is not valid JSON 400, each with Centra's
     error shape ``{"errors": {field: message}}``. A lost answer holds the request until the
@@ -83,7 +84,7 @@ def _respond(fake: FakeCentra, scope: Scope, body: bytes) -> tuple[int, Any]:
         except ValueError as error:
             return 400, {"errors": {"body": f"not valid JSON: {error}"}}
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-    return fake.handle(scope["method"], path[len(_PREFIX) :] or "/", data, headers)
+    return fake.serve_shop_api(scope["method"], path[len(_PREFIX) :] or "/", data, headers)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -135,7 +136,7 @@ def base_url(sock: socket.socket) -> str:
     """The Shop API base URL served on a bound socket: ``http://127.0.0.1:PORT/api/shop``."""
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}{shop_api.BASE_PATH}"
+    return f"http://{shown}:{port}{dialect.BASE_PATH}"
 
 
 def _server(app: ASGIApp, log_level: str) -> Any:

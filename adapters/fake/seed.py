@@ -56,9 +56,6 @@ def seed_details() -> PaymentRequest:
     return codec.structure(SEED_PAYMENT_REQUEST, PaymentRequest, source="the seed")
 
 
-SEED_STEPS: tuple[str, ...] = ("open", "add_item", "confirm", "start_payment", "complete_payment")
-
-
 def run_seed_flow(
     service: CheckoutService, on_step: Callable[[str, Checkout], None] | None = None
 ) -> Checkout:

@@ -1,10 +1,11 @@
 """``FakeCentra``: an in-memory Centra that speaks the Shop API dialect of ``shop_api``.
 
-Its whole behaviour is one method, ``handle(method, path, body, headers) -> (status, body)``,
-answering with Centra's status codes and JSON bodies (plain dicts), so it can be served over
-HTTP unchanged. It also implements the ``Transport`` port in process: each call builds its
-request with ``shop_api``, passes it to ``handle`` and decodes the answer with ``shop_api``,
-exactly as the HTTP adapter does, without a JSON round trip.
+Its whole behaviour is one method,
+``serve_shop_api(method, path, body, headers) -> (status, body)``, answering with Centra's
+status codes and JSON bodies (plain dicts), so it can be served over HTTP unchanged. It also
+implements the ``Transport`` port in process: each call builds its request with the dialect,
+passes it to ``serve_shop_api`` and decodes the answer with the dialect, exactly as
+the HTTP adapter does, without a JSON round trip.
 
 Modelling choices where Centra's documentation is silent:
 
@@ -28,10 +29,10 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from adapters import shop_api
-from adapters.fake_answers import Answers, Cart
-from adapters.fake_catalog import Catalog
-from adapters.faults import LostAnswer
+from orderflow.adapters.fake.catalog import Catalog
+from orderflow.adapters.fake.faults import LostAnswer
+from orderflow.adapters.fake.rendering import Cart, ShopRenderer
+from orderflow.adapters.shop_api import dialect
 from orderflow.clock import SystemClock
 from orderflow.ports import Clock
 
@@ -43,11 +44,11 @@ _KLARNA_NAMESPACE = uuid.UUID("5c1b4a34-6f0e-4d3b-9a8e-4b4c7a0f6d21")
 
 
 class Faults(Protocol):
-    """Where fault injection plugs in (latency, 5xx, timeouts, 410): consulted by ``handle``.
+    """Where fault injection plugs in (latency, 5xx, timeouts, 410), for ``serve_shop_api``.
 
     ``before`` runs before the fake acts (outside its lock) and may answer instead, sleep, or
     raise ``LostAnswer``; ``after`` sees the answer after the fake acted and may replace it or
-    raise ``LostAnswer``. ``adapters.faults.FaultPlan`` is the seeded implementation.
+    raise ``LostAnswer``. ``orderflow.adapters.fake.faults.FaultPlan`` is the seeded implementation.
     """
 
     def before(self, endpoint: str, method: str, path: str, body: Any) -> Answer | None:
@@ -68,10 +69,10 @@ def _refuse(status: int, **errors: str) -> _Refused:
     return _Refused(status, {"errors": errors})
 
 
-class FakeCentra(shop_api.ShopApiCalls):
+class FakeCentra(dialect.ShopApiCalls):
     """An in-memory Centra (Shop API): catalog, stock, prices, tax, vouchers, shipping, payments.
 
-    ``calls`` counts requests per endpoint name (``shop_api.ROUTES``); ``orders`` maps each
+    ``calls`` counts requests per endpoint name (``dialect.ROUTES``); ``orders`` maps each
     selection that became an order to its receipt. Thread-safe. Its ``Transport`` methods raise
     the core errors that ``shop_api`` decodes from its answers.
     """
@@ -87,7 +88,7 @@ class FakeCentra(shop_api.ShopApiCalls):
         first_order: int = 588,
         faults: Faults | None = None,
     ):
-        """``stock`` defaults to 100 of every item; ``api_key`` makes ``handle`` require it
+        """``stock`` defaults to 100 of every item; ``api_key`` makes ``serve_shop_api`` require it
         in ``API-Authorization``; ``client_api_key`` is what the in-process ``Transport`` sends
         (default: ``api_key``)."""
         self.catalog = catalog or Catalog.seeded()
@@ -100,14 +101,14 @@ class FakeCentra(shop_api.ShopApiCalls):
         self.calls: Counter[str] = Counter()
         self.orders: dict[str, dict[str, Any]] = {}
         key = client_api_key if client_api_key is not None else api_key
-        self._headers = {shop_api.API_KEY_HEADER: key} if key is not None else None
-        self._answers = Answers.shared(self.catalog)
+        self._headers = {dialect.API_KEY_HEADER: key} if key is not None else None
+        self._render = ShopRenderer.shared(self.catalog)
         self._selections: dict[str, Cart] = {}
         self._next_order = first_order
         self._next_id = 0
         self._lock = threading.RLock()
         self._handlers: dict[str, Callable[[dict[str, str], Any], Answer]] = {
-            route.name: getattr(self, f"_{route.name}") for route in shop_api.ROUTES
+            route.name: getattr(self, f"_{route.name}") for route in dialect.ROUTES
         }
 
     @classmethod
@@ -117,7 +118,7 @@ class FakeCentra(shop_api.ShopApiCalls):
 
     # --- the server side ---------------------------------------------------------------------
 
-    def handle(
+    def serve_shop_api(
         self,
         method: str,
         path: str,
@@ -129,10 +130,10 @@ class FakeCentra(shop_api.ShopApiCalls):
         The body is JSON-ready data that shares parts with the fake's state (stored orders,
         recently priced carts): read it, serialise it, or deep-copy it before changing it.
         Never raises for a bad request; that is an error answer, as Centra gives. Raises
-        ``adapters.faults.LostAnswer`` only when the ``faults`` say the answer is lost (a
-        timeout); a carrier turns that into what its client would see (see ``adapters.faults``).
+        ``faults.LostAnswer`` only when the ``faults`` say the answer is lost (a timeout); a
+        carrier turns that into what its client would see (see ``faults``).
         """
-        found = shop_api.match(method, path)
+        found = dialect.match(method, path)
         if found is None:
             return 404, {"errors": {"path": f"no endpoint {method} {path}"}}
         route, params = found
@@ -147,7 +148,7 @@ class FakeCentra(shop_api.ShopApiCalls):
                 return injected
         with self._lock:
             if self.api_key is not None and not self._authorized(headers):
-                return 401, {"errors": {shop_api.API_KEY_HEADER: "not valid"}}
+                return 401, {"errors": {dialect.API_KEY_HEADER: "not valid"}}
             try:
                 answer = self._handlers[route.name](params, body)
             except _Refused as refused:
@@ -157,7 +158,7 @@ class FakeCentra(shop_api.ShopApiCalls):
         return answer
 
     def _authorized(self, headers: Mapping[str, str] | None) -> bool:
-        wanted = shop_api.API_KEY_HEADER.lower()
+        wanted = dialect.API_KEY_HEADER.lower()
         given = {k.lower(): v for k, v in (headers or {}).items()}.get(wanted)
         return given == self.api_key
 
@@ -172,7 +173,7 @@ class FakeCentra(shop_api.ShopApiCalls):
             shipping_method=options[0].shipping_method if options else None,
         )
         self._selections[sel.id] = sel
-        return 201, self._answers.selection(sel)
+        return 201, self._render.selection(sel)
 
     def _add_item(self, params: dict[str, str], body: Any) -> Answer:
         sel = self._open(params)
@@ -192,7 +193,7 @@ class FakeCentra(shop_api.ShopApiCalls):
         else:
             sel.lines[self._new_id("line")] = [item.item, quantity]
         sel.payment = None
-        return 200, self._answers.selection(sel)
+        return 200, self._render.selection(sel)
 
     def _set_quantity(self, params: dict[str, str], body: Any) -> Answer:
         sel = self._open(params)
@@ -208,14 +209,14 @@ class FakeCentra(shop_api.ShopApiCalls):
         else:
             entry[1] = quantity
         sel.payment = None
-        return 200, self._answers.selection(sel)
+        return 200, self._render.selection(sel)
 
     def _remove_line(self, params: dict[str, str], body: Any) -> Answer:
         sel = self._open(params)
         self._line(sel, params["line"])
         del sel.lines[params["line"]]
         sel.payment = None
-        return 200, self._answers.selection(sel)
+        return 200, self._render.selection(sel)
 
     def _apply_voucher(self, params: dict[str, str], body: Any) -> Answer:
         sel = self._open(params)
@@ -228,7 +229,7 @@ class FakeCentra(shop_api.ShopApiCalls):
         if rule.code not in sel.vouchers:
             sel.vouchers.append(rule.code)
         sel.payment = None
-        return 200, self._answers.selection(sel)
+        return 200, self._render.selection(sel)
 
     def _remove_voucher(self, params: dict[str, str], body: Any) -> Answer:
         sel = self._open(params)
@@ -236,24 +237,24 @@ class FakeCentra(shop_api.ShopApiCalls):
             raise _refuse(400, voucher="not applied")
         sel.vouchers.remove(params["code"])
         sel.payment = None
-        return 200, self._answers.selection(sel)
+        return 200, self._render.selection(sel)
 
     def _set_country(self, params: dict[str, str], body: Any) -> Answer:
         sel = self._open(params)
         self._move(sel, params["country"])
         sel.payment = None
-        return 200, self._answers.selection(sel)
+        return 200, self._render.selection(sel)
 
     def _set_checkout_fields(self, params: dict[str, str], body: Any) -> Answer:
         sel = self._open(params)
-        _check_fields(body, shop_api.CHECKOUT_FIELD_KEYS)
+        _check_fields(body, dialect.CHECKOUT_FIELD_KEYS)
         self._take_details(sel, body or {})
         sel.payment = None
-        return 200, self._answers.selection(sel)
+        return 200, self._render.selection(sel)
 
     def _start_payment(self, params: dict[str, str], body: Any) -> Answer:
         sel = self._open(params)
-        _check_fields(body, shop_api.PAYMENT_KEYS)
+        _check_fields(body, dialect.PAYMENT_KEYS)
         if not isinstance(body, Mapping):
             raise _refuse(400, paymentMethod="required")
         if body.get("selection") not in (None, sel.id):
@@ -319,7 +320,7 @@ class FakeCentra(shop_api.ShopApiCalls):
         sel = self._selection(params["selection"])
         if sel.order is not None:
             return 200, dict(sel.order)
-        return 200, self._answers.selection(sel)
+        return 200, self._render.selection(sel)
 
     def _read_receipt(self, params: dict[str, str], body: Any) -> Answer:
         sel = self._selection(params["selection"])
@@ -419,7 +420,7 @@ class FakeCentra(shop_api.ShopApiCalls):
                 {
                     "errors": {"stock": "unavailable items"},
                     "unavailable": unavailable,
-                    **self._answers.selection(sel),
+                    **self._render.selection(sel),
                 },
             )
 
@@ -429,15 +430,17 @@ class FakeCentra(shop_api.ShopApiCalls):
         order = str(self._next_order)
         self._next_order += 1
         date = self.clock.now().strftime("%Y-%m-%d %H:%M:%S")
-        sel.order = self._answers.receipt(sel, order, date, verified=verified)
+        sel.order = self._render.receipt(sel, order, date, verified=verified)
         self.orders[sel.id] = sel.order
         return sel.order
 
     # --- the Transport port, in process --------------------------------------------------------
 
-    def _call(self, request: shop_api.Request[T]) -> T:
+    def _call(self, request: dialect.Request[T]) -> T:
         try:
-            status, body = self.handle(request.method, request.path, request.body, self._headers)
+            status, body = self.serve_shop_api(
+                request.method, request.path, request.body, self._headers
+            )
         except LostAnswer as lost:  # what a client whose read timed out sees
             raise lost.to_error(request.route.label) from None
         return request.decode(status, body)

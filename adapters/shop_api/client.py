@@ -39,7 +39,7 @@ from typing import Any, Final, Self, TypeVar
 
 import httpx
 
-from adapters import shop_api
+from orderflow.adapters.shop_api import dialect
 from orderflow.errors import (
     AuthenticationFailed,
     CentraUnavailable,
@@ -115,7 +115,7 @@ class _ShopApiBase:
         if basic is not None:
             fixed.append(("Authorization", "Basic " + base64.b64encode(basic.encode()).decode()))
         if api_key is not None:
-            fixed.append((shop_api.API_KEY_HEADER, api_key))
+            fixed.append((dialect.API_KEY_HEADER, api_key))
         self._headers = httpx.Headers(fixed)  # built once; each request copies them
         # httpx sends Content-Length: 0 on a bodiless POST, PUT or PATCH; some proxies need it.
         self._empty_headers = httpx.Headers([*fixed, ("Content-Length", "0")])
@@ -125,7 +125,7 @@ class _ShopApiBase:
         # The key stays out: it is a credential.
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
-    def _prepare(self, request: shop_api.Request[Any]) -> httpx.Request:
+    def _prepare(self, request: dialect.Request[Any]) -> httpx.Request:
         # What Client.build_request would do, from the prebuilt parts: only the URL is parsed.
         if request.body is None:
             content = b""
@@ -143,7 +143,7 @@ class _ShopApiBase:
         prepared.read()  # so ``request.content`` is there for transports that look
         return prepared
 
-    def _exchange(self, request: shop_api.Request[T]) -> Generator[_Step, _Outcome, T]:
+    def _exchange(self, request: dialect.Request[T]) -> Generator[_Step, _Outcome, T]:
         """One call: send, answer or map the failure, and retry reads with backoff."""
         if self._closed:  # as httpx.Client refuses
             raise RuntimeError(f"{type(self).__name__} is closed")
@@ -163,7 +163,7 @@ class _ShopApiBase:
             yield self.backoff * 2**attempt
             attempt += 1
 
-    def _failure(self, request: shop_api.Request[Any], error: httpx.HTTPError) -> OrderflowError:
+    def _failure(self, request: dialect.Request[Any], error: httpx.HTTPError) -> OrderflowError:
         endpoint = request.route.label
         reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         if isinstance(error, _NOTHING_SENT):
@@ -175,7 +175,7 @@ class _ShopApiBase:
         return CentraUnavailable(endpoint, reason)
 
 
-def _answer(request: shop_api.Request[T], response: httpx.Response) -> T:
+def _answer(request: dialect.Request[T], response: httpx.Response) -> T:
     """Decode an answer with the dialect; a body that is not JSON is a ``PayloadError``."""
     status = response.status_code
     content = response.content
@@ -199,7 +199,7 @@ def _answer(request: shop_api.Request[T], response: httpx.Response) -> T:
         ) from None
 
 
-def _not_json(request: shop_api.Request[Any], response: httpx.Response) -> PayloadError:
+def _not_json(request: dialect.Request[Any], response: httpx.Response) -> PayloadError:
     kind = response.headers.get("content-type", "no content type").partition(";")[0]
     start = response.content[:40].decode("utf-8", "replace")
     problem = FieldProblem(
@@ -230,7 +230,7 @@ def _environment_proxy(base_url: str) -> str | None:
     return proxy if "://" in proxy else f"http://{proxy}"
 
 
-class ShopApiClient(_ShopApiBase, shop_api.ShopApiCalls):
+class ShopApiClient(_ShopApiBase, dialect.ShopApiCalls):
     """Centra's Shop API over HTTP, blocking: implements ``Transport``.
 
     ``base_url`` is the API's base (``https://shop.example/api/shop``); ``api_key`` is sent as
@@ -266,7 +266,7 @@ class ShopApiClient(_ShopApiBase, shop_api.ShopApiCalls):
             response.close()
         return response
 
-    def _call(self, request: shop_api.Request[T]) -> T:
+    def _call(self, request: dialect.Request[T]) -> T:
         exchange = self._exchange(request)
         step = next(exchange)
         while True:
@@ -330,7 +330,7 @@ class AsyncShopApiClient(_ShopApiBase):
             await response.aclose()
         return response
 
-    async def _call(self, request: shop_api.Request[T]) -> T:
+    async def _call(self, request: dialect.Request[T]) -> T:
         exchange = self._exchange(request)
         step = next(exchange)
         while True:
@@ -362,55 +362,55 @@ class AsyncShopApiClient(_ShopApiBase):
 
     async def create_selection(self) -> SelectionResponse:
         """See ``Transport.create_selection``."""
-        return await self._call(shop_api.create_selection())
+        return await self._call(dialect.create_selection())
 
     async def add_item(self, selection: str, item: str, quantity: int) -> SelectionResponse:
         """See ``Transport.add_item``."""
-        return await self._call(shop_api.add_item(selection, item, quantity))
+        return await self._call(dialect.add_item(selection, item, quantity))
 
     async def set_quantity(self, selection: str, line: str, quantity: int) -> SelectionResponse:
         """See ``Transport.set_quantity``."""
-        return await self._call(shop_api.set_quantity(selection, line, quantity))
+        return await self._call(dialect.set_quantity(selection, line, quantity))
 
     async def remove_line(self, selection: str, line: str) -> SelectionResponse:
         """See ``Transport.remove_line``."""
-        return await self._call(shop_api.remove_line(selection, line))
+        return await self._call(dialect.remove_line(selection, line))
 
     async def apply_voucher(self, selection: str, code: str) -> SelectionResponse:
         """See ``Transport.apply_voucher``."""
-        return await self._call(shop_api.apply_voucher(selection, code))
+        return await self._call(dialect.apply_voucher(selection, code))
 
     async def remove_voucher(self, selection: str, code: str) -> SelectionResponse:
         """See ``Transport.remove_voucher``."""
-        return await self._call(shop_api.remove_voucher(selection, code))
+        return await self._call(dialect.remove_voucher(selection, code))
 
     async def set_country(self, selection: str, country: str) -> SelectionResponse:
         """See ``Transport.set_country``."""
-        return await self._call(shop_api.set_country(selection, country))
+        return await self._call(dialect.set_country(selection, country))
 
     async def set_checkout_fields(
         self, selection: str, details: PaymentRequest
     ) -> SelectionResponse:
         """See ``Transport.set_checkout_fields``."""
-        return await self._call(shop_api.set_checkout_fields(selection, details))
+        return await self._call(dialect.set_checkout_fields(selection, details))
 
     async def start_payment(self, selection: str, request: PaymentRequest) -> PaymentAction:
         """See ``Transport.start_payment``."""
-        return await self._call(shop_api.start_payment(selection, request))
+        return await self._call(dialect.start_payment(selection, request))
 
     async def payment_result(
         self, selection: str, fields: Mapping[str, str]
     ) -> Receipt | PaymentAction:
         """See ``Transport.payment_result``."""
-        return await self._call(shop_api.payment_result(selection, fields))
+        return await self._call(dialect.payment_result(selection, fields))
 
     async def read_selection(self, selection: str) -> SelectionResponse:
         """See ``Transport.read_selection``."""
-        return await self._call(shop_api.read_selection(selection))
+        return await self._call(dialect.read_selection(selection))
 
     async def read_receipt(self, selection: str) -> Receipt | None:
         """See ``Transport.read_receipt``."""
-        return await self._call(shop_api.read_receipt(selection))
+        return await self._call(dialect.read_receipt(selection))
 
 
 __all__ = ["DEFAULT_TIMEOUT", "PAYMENT_CALLS", "AsyncShopApiClient", "ShopApiClient"]

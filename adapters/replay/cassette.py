@@ -15,8 +15,8 @@ under ``"bodyText"`` (UTF-8 text) or ``"bodyBase64"``. Query parameters and head
 to a string, or to a list of strings when the name repeats; header names are lower case.
 
 A secret value is stored as a placeholder, ``<redacted:LABEL:N>`` (``PLACEHOLDER``); which
-values are secret is ``adapters.redaction``'s business. ``adapters.replay`` records and replays
-cassettes; ``adapters.cassette_commands`` shows and redacts them.
+values are secret is ``redaction``'s business. ``transport`` records and replays
+cassettes; ``orderflow.adapters.cli.cassette`` shows and redacts them.
 """
 
 from __future__ import annotations
@@ -171,11 +171,6 @@ class Cassette:
 
     exchanges: tuple[Exchange, ...]
     numbers: Mapping[str, int] = attrs.field(factory=dict)
-
-    @classmethod
-    def of(cls, exchanges: Sequence[Exchange]) -> Cassette:
-        """A cassette of these exchanges, their placeholders counted."""
-        return cls(tuple(exchanges), placeholder_numbers(to_json(exchanges).decode()))
 
 
 def placeholder_numbers(text: str) -> dict[str, int]:

@@ -3,12 +3,43 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from typing import TextIO
 
-from adapters.cassette import FORMAT_VERSION, Body, load, save
-from adapters.redaction import Redaction, Redactor
+from orderflow.adapters.cli.common import existing_file
+from orderflow.adapters.replay.cassette import FORMAT_VERSION, Body, load, save
+from orderflow.adapters.replay.redaction import Redaction, Redactor
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``cassette show`` and ``cassette redact`` to the ``orderflow`` command."""
+    cassette = commands.add_parser(
+        "cassette",
+        help="inspect or redact a recorded cassette",
+        description="Inspect a recorded cassette, or rewrite it with its secrets redacted.",
+    )
+    actions = cassette.add_subparsers(dest="cassette_command", required=True, metavar="ACTION")
+    show = actions.add_parser(
+        "show",
+        help="print the exchanges as a table",
+        description="Print a cassette's exchanges as a table: method, path, status, bodies.",
+    )
+    show.add_argument("file", help="the cassette (a JSON file)")
+    show.set_defaults(
+        run=lambda args, out: cassette_show(existing_file("cassette", args.file), out)
+    )
+    redact = actions.add_parser(
+        "redact",
+        help="rewrite the cassette with secrets redacted",
+        description="Rewrite a cassette in place with keys, tokens and personal data replaced "
+        "by placeholders (those already in the file are kept).",
+    )
+    redact.add_argument("file", help="the cassette (a JSON file)")
+    redact.set_defaults(
+        run=lambda args, out: cassette_redact(existing_file("cassette", args.file), out)
+    )
 
 
 def _short(text: str, width: int) -> str:
@@ -98,4 +129,4 @@ def cassette_redact(
     return 0
 
 
-__all__ = ["cassette_redact", "cassette_show", "summary"]
+__all__ = ["cassette_redact", "cassette_show", "register", "summary"]

@@ -1,7 +1,7 @@
 """The fake Centra's answers: one selection's state (``Cart``) rendered as Centra's JSON.
 
-``Answers`` renders the selection and the receipt from a cart priced by
-``adapters.fake_pricing``, including the shopper's address as a Klarna-like provider verifies
+``ShopRenderer`` renders the selection and the receipt from a cart priced by
+``pricing``, including the shopper's address as a Klarna-like provider verifies
 it (the city of the postal code, the phone number in E.164).
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import attrs
 
-from adapters.fake_catalog import Catalog
-from adapters.fake_pricing import PricedCart, currency_format_wire, money, price_cart
+from orderflow.adapters.fake.catalog import Catalog
+from orderflow.adapters.fake.pricing import PricedCart, currency_format_wire, money, price_cart
 
 
 @attrs.define
@@ -50,27 +50,27 @@ _ADDRESS_KEYS = (
 )
 
 
-_SHARED_ANSWERS: dict[int, tuple[weakref.ref[Catalog], Answers]] = {}
+_SHARED_RENDERERS: dict[int, tuple[weakref.ref[Catalog], ShopRenderer]] = {}
 
 
-class Answers:
+class ShopRenderer:
     """Renders Centra's answers for one catalog; the parts that never change are built once.
 
-    Answers share those parts (and recently priced carts) with each other: read them, or copy
+    ShopRenderer share those parts (and recently priced carts) with each other: read them, or copy
     before changing anything.
     """
 
     @classmethod
-    def shared(cls, catalog: Catalog) -> Answers:
+    def shared(cls, catalog: Catalog) -> ShopRenderer:
         """The answers of ``catalog``, shared by every fake built on it (a catalog is frozen,
         so its rendered parts and priced carts are the same for all of them)."""
-        found = _SHARED_ANSWERS.get(id(catalog))
+        found = _SHARED_RENDERERS.get(id(catalog))
         if found is not None and found[0]() is catalog:
             return found[1]
         answers = cls(catalog)
-        if len(_SHARED_ANSWERS) > 64:
-            _SHARED_ANSWERS.clear()
-        _SHARED_ANSWERS[id(catalog)] = (weakref.ref(catalog), answers)
+        if len(_SHARED_RENDERERS) > 64:
+            _SHARED_RENDERERS.clear()
+        _SHARED_RENDERERS[id(catalog)] = (weakref.ref(catalog), answers)
         return answers
 
     def __init__(self, catalog: Catalog):

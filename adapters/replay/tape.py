@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from adapters.cassette import (
+from orderflow.adapters.replay.cassette import (
     PLACEHOLDER,
     Body,
     CassetteError,
@@ -32,7 +32,7 @@ from adapters.cassette import (
     load,
     save,
 )
-from adapters.redaction import Redaction, Redactor, ValueKey, value_key
+from orderflow.adapters.replay.redaction import Redaction, Redactor, ValueKey, value_key
 
 Mode = Literal["none", "once", "new_episodes", "all"]
 MODES: Final[tuple[Mode, ...]] = ("none", "once", "new_episodes", "all")

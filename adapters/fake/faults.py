@@ -10,12 +10,12 @@ decides, for each request, what goes wrong:
 - ``out_of_stock``: Centra's 410 instead of acting (meant for ``start_payment`` and
   ``payment_result``); the fake's cart is left as it was.
 
-A lost answer (either timeout) is signalled by raising ``LostAnswer`` from ``FakeCentra.handle``:
-it is not an HTTP answer, so it cannot be one. Whoever carries ``handle`` to a client turns it
-into what that client would see: the fake's in-process ``Transport`` raises the core error
-(``LostAnswer.to_error``: ``OutcomeUnknown`` for the payment calls, whose effect a client cannot
-know, ``CentraUnavailable`` for the others); an HTTP server drops the connection (or holds it
-past the client's timeout) without writing a response.
+A lost answer (either timeout) is signalled by raising ``LostAnswer`` from
+``FakeCentra.serve_shop_api``: it is not an HTTP answer, so it cannot be one. Whoever carries
+it to a client turns it into what that client would see: the fake's in-process ``Transport``
+raises the core error (``LostAnswer.to_error``: ``OutcomeUnknown`` for the payment calls,
+whose effect a client cannot know, ``CentraUnavailable`` for the others); an HTTP server
+drops the connection (or holds it past the client's timeout) without writing a response.
 
 Repeatable: every decision comes from a ``random.Random`` seeded with the plan's seed, the
 endpoint, the selection and how often that endpoint was called for that selection, so a run
@@ -37,7 +37,7 @@ from typing import Any
 
 import attrs
 
-from adapters import shop_api
+from orderflow.adapters.shop_api import dialect
 from orderflow.errors import CentraUnavailable, OrderflowError, OutcomeUnknown
 
 __all__ = ["PAYMENT_ENDPOINTS", "Fault", "FaultPlan", "Injection", "LostAnswer"]
@@ -59,7 +59,7 @@ class Fault(enum.Enum):
 
 
 class LostAnswer(Exception):
-    """Raised by ``FakeCentra.handle``: no answer reaches the client.
+    """Raised by ``FakeCentra.serve_shop_api``: no answer reaches the client.
 
     ``acted`` says whether Centra acted before the answer was lost. Never leaves the fake's
     carriers (its in-process ``Transport``, an HTTP server): they translate it.
@@ -113,7 +113,7 @@ class FaultPlan:
     """A seeded plan of faults for ``FakeCentra`` (its ``faults=`` hook). Thread-safe.
 
     Build it with the methods below (each returns the plan, so they chain); each takes an
-    ``endpoint`` (a ``shop_api.ROUTES`` name, or ``"*"``), a ``probability`` per request and/or
+    ``endpoint`` (a ``dialect.ROUTES`` name, or ``"*"``), a ``probability`` per request and/or
     ``on_calls``, the call ordinals it always hits. Latency adds to any other fault; of the
     others, the first rule that hits wins. Raises ``ValueError`` for an unknown endpoint.
     """
@@ -246,8 +246,8 @@ class FaultPlan:
         on_calls: Collection[int],
         **extra: Any,
     ) -> FaultPlan:
-        if endpoint != "*" and endpoint not in {route.name for route in shop_api.ROUTES}:
-            raise ValueError(f"no endpoint {endpoint!r}; one of shop_api.ROUTES or '*'")
+        if endpoint != "*" and endpoint not in {route.name for route in dialect.ROUTES}:
+            raise ValueError(f"no endpoint {endpoint!r}; one of dialect.ROUTES or '*'")
         if not 0.0 <= probability <= 1.0:
             raise ValueError(f"a probability is between 0 and 1, not {probability}")
         rule = _Rule(endpoint, fault, probability, frozenset(on_calls), **extra)
@@ -263,7 +263,7 @@ class FaultPlan:
 
 
 def _selection_of(method: str, path: str, body: Any) -> str | None:
-    found = shop_api.match(method, path)
+    found = dialect.match(method, path)
     if found is not None and "selection" in found[1]:
         return found[1]["selection"]
     if isinstance(body, Mapping) and isinstance(body.get("selection"), str):

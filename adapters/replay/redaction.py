@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from adapters.cassette import (
+from orderflow.adapters.replay.cassette import (
     WHOLE_PLACEHOLDER,
     Body,
     Cassette,

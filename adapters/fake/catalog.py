@@ -1,8 +1,8 @@
 """The fake Centra's shop: catalog items, price lists, countries and their VAT, vouchers,
 shipping and payment methods, and the seed's catalog (``Catalog.seeded()``).
 
-A catalog is frozen and shared between fakes; ``adapters.fake_pricing`` prices a cart against
-it and ``adapters.fake_answers`` renders Centra's answers from it.
+A catalog is frozen and shared between fakes; ``pricing`` prices a cart against it and
+``rendering`` renders Centra's answers from it.
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-import attrs
-
+from orderflow.adapters.stores._shared import versioned
 from orderflow.checkout import Checkout
 from orderflow.errors import CheckoutNotFound, ConcurrencyConflict
 from orderflow.ports import Claim, IdempotencyRecord
@@ -39,11 +38,7 @@ class MemoryStore:
         Returns it with ``version`` set to ``expected_version + 1``. Raises
         ``ConcurrencyConflict`` when the stored version differs (or, on create, the id exists).
         """
-        saved = (
-            checkout
-            if checkout.version == expected_version + 1
-            else attrs.evolve(checkout, version=expected_version + 1)
-        )
+        saved = versioned(checkout, expected_version)
         with self._lock:
             stored = self._checkouts.get(checkout.id)
             actual = stored.version if stored is not None else 0

@@ -15,12 +15,12 @@ Record modes:
 - ``all``: always send and record; the file is overwritten with this run's exchanges.
 
 A request matches a recorded one by method, path, query and body (JSON compared as values, so
-key order does not matter; see ``adapters.tape``). By default exchanges replay in recorded
-order; ``ordered=False`` takes any unused matching exchange; ``allow_playback_repeats=True``
+key order does not matter; see ``tape``). By default exchanges replay in recorded order;
+ ``ordered=False`` takes any unused matching exchange; ``allow_playback_repeats=True``
 lets an exchange replay more than once.
 
-Secrets and personal data are redacted before anything is kept (see ``adapters.redaction``):
-placeholders stand for the values. The file (``adapters.cassette``) is written on ``save`` or
+Secrets and personal data are redacted before anything is kept (see ``redaction``):
+placeholders stand for the values. The file (``cassette``) is written on ``save`` or
 ``close`` (and when the ``with`` block ends), atomically.
 """
 
@@ -33,8 +33,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from adapters import shop_api
-from adapters.cassette import (
+from orderflow.adapters.replay.cassette import (
     VOLATILE_HEADERS,
     Body,
     CassetteError,
@@ -44,16 +43,23 @@ from adapters.cassette import (
     RecordedResponse,
     multi,
 )
-from adapters.cassette_commands import cassette_redact, cassette_show
-from adapters.redaction import Redaction
-from adapters.tape import MODES, Asked, CassetteMismatch, Mode, Tape, UnexpectedRequest
+from orderflow.adapters.replay.redaction import Redaction
+from orderflow.adapters.replay.tape import (
+    MODES,
+    Asked,
+    CassetteMismatch,
+    Mode,
+    Tape,
+    UnexpectedRequest,
+)
+from orderflow.adapters.shop_api import dialect
 
 if TYPE_CHECKING:
-    from adapters.http import ShopApiClient
+    from orderflow.adapters.shop_api.client import ShopApiClient
 
-REPLAY_BASE_URL: Final = "http://centra.replay.invalid" + shop_api.BASE_PATH
+REPLAY_BASE_URL: Final = "http://centra.replay.invalid" + dialect.BASE_PATH
 """The base URL ``replay_client`` gives ``ShopApiClient`` when replaying: the host is never
-contacted, and the recorded paths start with ``shop_api.BASE_PATH``."""
+contacted, and the recorded paths start with ``dialect.BASE_PATH``."""
 
 
 # --- httpx's request and response as the tape sees them --------------------------------------
@@ -311,7 +317,7 @@ def replay_client(
     server's. ``close()`` the client to write what was recorded. Raises what
     ``ReplayTransport`` raises, and ``ValueError`` when recording without ``base_url``.
     """
-    from adapters.http import ShopApiClient
+    from orderflow.adapters.shop_api.client import ShopApiClient
 
     transport = ReplayTransport(
         path,
@@ -339,7 +345,5 @@ __all__ = [
     "Redaction",
     "ReplayTransport",
     "UnexpectedRequest",
-    "cassette_redact",
-    "cassette_show",
     "replay_client",
 ]

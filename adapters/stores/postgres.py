@@ -1,10 +1,13 @@
-"""A PostgreSQL store (psycopg 3) for many service instances sharing checkouts.
+"""A PostgreSQL store (psycopg 3, psycopg_pool) for many service instances sharing checkouts.
 
-Each call borrows an autocommit connection from a small pool of idle ones (psycopg_pool is
-not needed). ``save`` is one conditional ``UPDATE`` (or
-an ``INSERT ... ON CONFLICT DO NOTHING`` to create); claims and idempotency records are one
-``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` in a short transaction, which locks the
-conflicting row whether or not it was updated, so reading it back sees the row in force.
+Each call borrows an autocommit connection from a bounded ``psycopg_pool.ConnectionPool``:
+at most ``max_connections`` are open, and a call that finds none free waits up to
+``pool_timeout`` before ``StoreError``. Every connection has a connect timeout and a statement
+timeout, so a database that hangs fails a call in bounded time instead of holding it.
+``save`` is one conditional ``UPDATE`` (or an ``INSERT ... ON CONFLICT DO NOTHING`` to
+create); claims and idempotency records are one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``
+in a short transaction, which locks the conflicting row whether or not it was updated, so
+reading it back sees the row in force.
 """
 
 from __future__ import annotations
@@ -15,22 +18,20 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any
 
-import attrs
 import psycopg
+import psycopg_pool
 from psycopg import errors as pg_errors
 
-from adapters.bodies import CheckoutBodies
+from orderflow.adapters.stores._shared import SQLStore
 from orderflow.checkout import Checkout
-from orderflow.errors import CheckoutNotFound, ConcurrencyConflict, StoreError
+from orderflow.errors import ConcurrencyConflict, StoreError
 from orderflow.ports import Claim, IdempotencyRecord
 
 __all__ = ["PostgresStore"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-_IDLE = psycopg.pq.TransactionStatus.IDLE  # not broken, closed, or inside a transaction
 _SCHEMA_LOCK = 0x6F72646572666C6F  # "orderflo": serializes concurrent create_schema() calls
 
 _SCHEMA = """
@@ -90,21 +91,43 @@ _PURGE_CLAIMS = "DELETE FROM {s}orderflow_claims WHERE expires_at <= %s"
 _PURGE_RECORDS = "DELETE FROM {s}orderflow_idempotency WHERE expires_at <= %s"
 
 
-class PostgresStore:
+class PostgresStore(SQLStore):
     """A ``Store`` in PostgreSQL tables prefixed ``orderflow_``; run ``create_schema()`` once.
 
     ``schema`` puts the tables in that PostgreSQL schema instead of the connection's default.
-    ``cache_size`` decoded checkouts are kept and reused while their stored text is unchanged.
-    Use it as a context manager, or ``close()``. Raises only core errors:
-    ``CheckoutNotFound``, ``ConcurrencyConflict``, ``StoreError``.
+    ``max_connections`` bounds the pool (more callers wait, up to ``pool_timeout`` seconds);
+    ``connect_timeout`` and ``statement_timeout`` (seconds) bound each connection attempt and
+    each statement. ``cache_size`` decoded checkouts are kept and reused while their stored text
+    is unchanged. Connections open on first use. Use it as a context manager, or ``close()``.
+    Raises only core errors: ``CheckoutNotFound``, ``ConcurrencyConflict``, ``StoreError``; the
+    constructor raises ``ValueError`` for a schema that is not a plain identifier.
     """
 
-    def __init__(self, dsn: str, *, schema: str | None = None, cache_size: int = 256) -> None:
-        self._bodies = CheckoutBodies(cache_size)
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str | None = None,
+        max_connections: int = 10,
+        pool_timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        statement_timeout: float = 10.0,
+        cache_size: int = 256,
+    ) -> None:
+        super().__init__(cache_size)
         if schema is not None and not _IDENTIFIER.match(schema):
             raise ValueError(f"not a plain PostgreSQL identifier: {schema!r}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, not {max_connections}")
         self._dsn = dsn
         self._schema = schema
+        self._max = max_connections
+        self._pool_timeout = pool_timeout
+        self._connect_kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(1, round(connect_timeout)),
+            "options": f"-c statement_timeout={round(statement_timeout * 1000)}",
+        }
         prefix = f'"{schema}".' if schema else ""
         self._sql = {
             name: query.format(s=prefix)
@@ -124,14 +147,13 @@ class PostgresStore:
                 "purge_records": _PURGE_RECORDS,
             }.items()
         }
-        # Idle connections, reused last-in first-out: as many as calls ever ran at once.
-        self._idle: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = os.getpid()
-        # Connections inherited through fork() belong to the parent: never used nor closed
-        # here (closing would end the parent's session), only kept from garbage collection.
-        self._inherited: list[psycopg.Connection[Any]] = []
+        # A pool inherited through fork() belongs to the parent: never used nor closed here
+        # (closing would end the parent's sessions), only kept from garbage collection.
+        self._inherited: list[psycopg_pool.ConnectionPool[psycopg.Connection[Any]]] = []
 
     def create_schema(self) -> None:
         """Create the schema and tables if they do not exist (safe to call concurrently)."""
@@ -142,23 +164,12 @@ class PostgresStore:
             connection.execute(self._sql["schema"])
 
     def close(self) -> None:
-        """Close every connection this store opened; the store cannot be used afterwards."""
+        """Close the pool and its connections; the store cannot be used afterwards."""
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+            pool, self._pool = self._pool, None
+        if pool is not None and self._pid == os.getpid():
+            pool.close()
 
     # --- the Store port -----------------------------------------------------------------------
 
@@ -166,11 +177,7 @@ class PostgresStore:
         """The stored checkout. Raises ``CheckoutNotFound``."""
         with self._connection() as connection:
             row = connection.execute(self._sql["load"], (checkout_id,)).fetchone()
-        if row is None:
-            raise CheckoutNotFound(checkout_id)
-        version, body = row
-        checkout = self._bodies.decode(checkout_id, body)
-        return checkout if checkout.version == version else attrs.evolve(checkout, version=version)
+        return self._loaded(checkout_id, row)
 
     def save(self, checkout: Checkout, expected_version: int) -> Checkout:
         """Store ``checkout`` if the stored version is still ``expected_version``.
@@ -178,12 +185,7 @@ class PostgresStore:
         Returns it with ``version`` set to ``expected_version + 1``. Raises
         ``ConcurrencyConflict`` when the stored version differs (or, on create, the id exists).
         """
-        saved = (
-            checkout
-            if checkout.version == expected_version + 1
-            else attrs.evolve(checkout, version=expected_version + 1)
-        )
-        body = self._bodies.encode(saved)
+        saved, body = self._to_save(checkout, expected_version)
         with self._connection() as connection:
             if expected_version == 0:
                 cursor = connection.execute(
@@ -270,65 +272,65 @@ class PostgresStore:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _connection(self) -> _Borrowed:
-        """Borrow an idle connection (or open one) for one call; psycopg errors translated."""
-        return _Borrowed(self)
-
-    def _open(self) -> psycopg.Connection[Any]:
-        if self._closed:
-            raise StoreError("the PostgreSQL store is closed")
-        return psycopg.connect(self._dsn, autocommit=True)
-
-    def _forked(self) -> None:
+    def _the_pool(self) -> psycopg_pool.ConnectionPool[psycopg.Connection[Any]]:
         with self._lock:
-            self._pid = os.getpid()
-            self._inherited.extend(self._idle)
-            self._idle = []
+            if self._closed:
+                raise StoreError("the PostgreSQL store is closed")
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                if self._pool is not None:
+                    self._inherited.append(self._pool)
+                self._pool = None
+            if self._pool is None:
+                self._pool = self._open_pool()
+            return self._pool
 
-    def _give_back(self, connection: psycopg.Connection[Any]) -> None:
-        # A broken connection (server restart, network) is dropped, not reused.
-        with self._lock:
-            keep = not self._closed and connection.info.transaction_status is _IDLE
-            if keep:
-                self._idle.append(connection)
-        if not keep:
-            connection.close()
+    def _open_pool(self) -> psycopg_pool.ConnectionPool[psycopg.Connection[Any]]:
+        pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = psycopg_pool.ConnectionPool(
+            self._dsn,
+            min_size=1,
+            max_size=self._max,
+            timeout=self._pool_timeout,
+            kwargs=self._connect_kwargs,
+            open=False,
+            name="orderflow",
+        )
+        # The first connection is waited for, so a server that cannot be reached fails the
+        # first call within the connect timeout (the pool alone would retry until its timeout).
+        wait = float(self._connect_kwargs["connect_timeout"]) + 1.0
+        try:
+            pool.open(wait=True, timeout=wait)
+        except psycopg_pool.PoolTimeout:
+            pool.close()
+            raise StoreError(f"PostgreSQL store: cannot connect ({self._why_not()})") from None
+        return pool
+
+    def _why_not(self) -> str:
+        # The pool reports only that it timed out; one direct attempt says why.
+        try:
+            psycopg.connect(self._dsn, **self._connect_kwargs).close()
+        except psycopg.Error as error:
+            return " ".join(str(error).split())
+        return "no connection within the connect timeout"
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """Borrow a connection for one call; psycopg's and the pool's errors translated."""
+        try:
+            with self._the_pool().connection() as connection:
+                yield connection
+        except psycopg_pool.PoolTimeout as error:
+            raise StoreError(
+                f"PostgreSQL store: no free connection within {self._pool_timeout:g}s "
+                f"({self._max} at most; {error})"
+            ) from error
+        except psycopg.Error as error:
+            raise _store_error(error) from error
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
         with self._connection() as connection, connection.transaction():
             yield connection
-
-
-class _Borrowed:
-    """One connection lent for one call; turns psycopg's exceptions into core errors."""
-
-    __slots__ = ("_connection", "_store")
-
-    def __init__(self, store: PostgresStore) -> None:
-        self._store = store
-
-    def __enter__(self) -> psycopg.Connection[Any]:
-        if self._store._pid != os.getpid():
-            self._store._forked()
-        try:
-            self._connection = self._store._idle.pop()
-        except IndexError:
-            try:
-                self._connection = self._store._open()
-            except psycopg.Error as error:
-                raise _store_error(error) from error
-        return self._connection
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._store._give_back(self._connection)
-        if isinstance(exc, psycopg.Error):
-            raise _store_error(exc) from exc
 
 
 def _store_error(error: psycopg.Error) -> StoreError:

@@ -1,0 +1,49 @@
+"""``orderflow fake-server``: the seed's fake Centra served over HTTP for any client."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from typing import TextIO
+
+from orderflow.adapters.cli.common import MissingExtra, UserError
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``fake-server`` to the ``orderflow`` command."""
+    server = commands.add_parser(
+        "fake-server",
+        help="serve a fake Centra (the seed's shop) as the Shop API over HTTP",
+        description="Serve an in-memory Centra with the seed's shop over HTTP until "
+        "interrupted; the first line printed is the Shop API's base URL.",
+    )
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    server.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    server.add_argument(
+        "--api-key", metavar="KEY", help="require this API-Authorization key (default: any)"
+    )
+    server.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Serve the seed's fake Centra over HTTP; print the base URL first, serve until stopped."""
+    # Checked before anything is printed: a ready URL followed by a traceback misleads.
+    if importlib.util.find_spec("uvicorn") is None:
+        raise MissingExtra("fake-server", "server")
+    from orderflow.adapters.fake.centra import FakeCentra
+    from orderflow.adapters.fake.server import serve
+
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: a port is 0 (any free one) to 65535")
+
+    def ready(url: str) -> None:
+        print(url, file=out, flush=True)
+
+    try:
+        serve(FakeCentra.seeded(api_key=args.api_key), args.host, args.port, on_ready=ready)
+    except OSError as error:
+        raise UserError(
+            f"cannot listen on {args.host}:{args.port} ({error.strerror or error}); "
+            "choose another --port, or 0 for any free one"
+        ) from None
+    return 0
