@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -372,7 +373,7 @@ def test_purge_never_removes_checkouts(store: Store) -> None:
 def test_a_failed_sqlite_purge_raises_store_error_and_removes_nothing(tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "orderflow.db") as sqlite_store:
         sqlite_store.acquire_claim("co-1", "alice", NOW - LEASE, LEASE)
-        with sqlite3.connect(sqlite_store.path) as connection:
+        with contextlib.closing(sqlite3.connect(sqlite_store.path)) as connection:
             connection.execute("DROP TABLE idempotency")
 
         with pytest.raises(StoreError):

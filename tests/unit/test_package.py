@@ -99,17 +99,45 @@ def test_the_codec_works_without_orjson() -> None:
     assert done.stdout.strip() == "3\u00a0600.00\u00a0SEK"
 
 
-def test_the_adapters_package_exports_lazily_and_completely() -> None:
-    import adapters
-
-    assert adapters.__all__ == sorted(adapters.__all__, key=_isort_key)
+@pytest.mark.parametrize(
+    "package",
+    [
+        "orderflow.adapters",
+        "orderflow.adapters.fake",
+        "orderflow.adapters.replay",
+        "orderflow.adapters.shop_api",
+        "orderflow.adapters.stores",
+    ],
+)
+def test_each_adapters_package_exports_lazily_and_completely(package: str) -> None:
+    loaded = importlib.import_module(package)
+    assert loaded.__all__ == sorted(loaded.__all__, key=_isort_key)
     probe = (
-        "import sys, adapters; adapters.FakeCentra; adapters.MemoryStore; "
+        f"import sys, {package} as p; "
         "print(' '.join(m for m in ('httpx', 'psycopg', 'uvicorn') if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.strip() == ""
-    for name in adapters.__all__:
-        assert getattr(adapters, name).__name__ == name
+    for name in loaded.__all__:
+        assert getattr(loaded, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        _ = loaded.nothing_here
+
+
+def test_the_fake_and_memory_store_load_without_httpx_or_psycopg() -> None:
+    probe = (
+        "import sys; from orderflow.adapters import FakeCentra, MemoryStore; "
+        "print(' '.join(m for m in ('httpx', 'psycopg', 'uvicorn') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_the_version_is_the_packages() -> None:
+    from importlib.metadata import version
+
+    assert orderflow.__version__ == version("centra-orderflow")
