@@ -2,10 +2,10 @@
 
 One package per concept: ``shop_api`` (Centra's Shop API dialect and its HTTP clients),
 ``fake`` (an in-memory Centra, its faults and its HTTP server), ``replay`` (recorded
-cassettes), ``stores`` (memory, SQLite, PostgreSQL), ``cli`` (the ``orderflow`` command, the
-one composition root) and ``pytest_plugin``. Every public name is importable from here or from
-its package; each is loaded on first use, so ``from orderflow.adapters import FakeCentra``
-pulls in neither httpx nor psycopg.
+cassettes), ``stores`` (memory, SQLite, PostgreSQL), ``webhooks`` (Centra's signed order
+updates), ``cli`` (the ``orderflow`` command, the one composition root) and ``pytest_plugin``.
+Every public name is importable from here or from its package; each is loaded on first use,
+so ``from orderflow.adapters import FakeCentra`` pulls in neither httpx nor psycopg.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from orderflow.adapters.stores.memory import MemoryStore
     from orderflow.adapters.stores.postgres import PostgresStore
     from orderflow.adapters.stores.sqlite import SQLiteStore
+    from orderflow.adapters.webhooks.receiver import AsyncWebhookReceiver, WebhookReceiver
+    from orderflow.adapters.webhooks.signature import WebhookRejected, verify_signature
 
 _HOMES = {
     "AsyncReplayTransport": "orderflow.adapters.replay.transport",
@@ -48,6 +50,10 @@ _HOMES = {
     "SQLiteStore": "orderflow.adapters.stores.sqlite",
     "ShopApiClient": "orderflow.adapters.shop_api.client",
     "UnexpectedRequest": "orderflow.adapters.replay.tape",
+    "AsyncWebhookReceiver": "orderflow.adapters.webhooks.receiver",
+    "WebhookReceiver": "orderflow.adapters.webhooks.receiver",
+    "WebhookRejected": "orderflow.adapters.webhooks.signature",
+    "verify_signature": "orderflow.adapters.webhooks.signature",
     "create_app": "orderflow.adapters.fake.server",
     "replay_client": "orderflow.adapters.replay.transport",
 }
@@ -55,6 +61,7 @@ _HOMES = {
 __all__ = [
     "AsyncReplayTransport",
     "AsyncShopApiClient",
+    "AsyncWebhookReceiver",
     "CassetteError",
     "CassetteFormatError",
     "CassetteMismatch",
@@ -69,8 +76,11 @@ __all__ = [
     "SQLiteStore",
     "ShopApiClient",
     "UnexpectedRequest",
+    "WebhookReceiver",
+    "WebhookRejected",
     "create_app",
     "replay_client",
+    "verify_signature",
 ]
 
 __getattr__ = lazy_exports(__name__, _HOMES)

@@ -8,6 +8,21 @@ the service. It imports no I/O library; adapters (HTTP, the fake, replay, stores
 __version__ = "0.2.0"
 
 from orderflow.address import Address
+from orderflow.calls import (
+    AddItem,
+    ApplyVoucher,
+    Call,
+    CallKind,
+    CreateSelection,
+    PaymentResult,
+    ReadSelection,
+    RemoveLine,
+    RemoveVoucher,
+    SetCheckoutFields,
+    SetCountry,
+    SetQuantity,
+    StartPayment,
+)
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock, SystemClock
 from orderflow.commands import ServiceSettings
@@ -21,17 +36,20 @@ from orderflow.errors import (
     EventNotAllowed,
     FieldProblem,
     GuardRefused,
+    IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     OrderflowError,
     OutcomeUnknown,
     OutOfStock,
     PayloadError,
+    PaymentInFlight,
     Refusal,
     StoreError,
 )
-from orderflow.flow import FLOW, Event, Rule, State, TransitionRecord
+from orderflow.flow import FLOW, AnswerKind, Event, Rule, State, TransitionRecord
 from orderflow.money import CurrencyFormat, Money
 from orderflow.payment import (
+    ExternalAction,
     FailedAction,
     FormAction,
     JavascriptAction,
@@ -40,7 +58,15 @@ from orderflow.payment import (
     RedirectAction,
     SuccessAction,
 )
-from orderflow.ports import AsyncTransport, Claim, Clock, IdempotencyRecord, Store, Transport
+from orderflow.ports import (
+    AsyncStore,
+    AsyncTransport,
+    Claim,
+    Clock,
+    IdempotencyRecord,
+    Store,
+    Transport,
+)
 from orderflow.receipt import Discounts, Item, Line, Receipt, Totals, Voucher
 from orderflow.selection import (
     Location,
@@ -50,14 +76,20 @@ from orderflow.selection import (
     ShippingMethod,
     UnavailableItem,
 )
-from orderflow.service import AsyncCheckoutService, CheckoutService
+from orderflow.service import AsyncCheckoutService, CheckoutService, Subscriber
 
 __all__ = [
     "FLOW",
+    "AddItem",
     "Address",
+    "AnswerKind",
+    "ApplyVoucher",
     "AsyncCheckoutService",
+    "AsyncStore",
     "AsyncTransport",
     "AuthenticationFailed",
+    "Call",
+    "CallKind",
     "CentraError",
     "CentraUnavailable",
     "Checkout",
@@ -67,14 +99,17 @@ __all__ = [
     "ClaimTimeout",
     "Clock",
     "ConcurrencyConflict",
+    "CreateSelection",
     "CurrencyFormat",
     "Discounts",
     "Event",
     "EventNotAllowed",
+    "ExternalAction",
     "FailedAction",
     "FieldProblem",
     "FormAction",
     "GuardRefused",
+    "IdempotencyKeyInFlight",
     "IdempotencyKeyReused",
     "IdempotencyRecord",
     "Item",
@@ -88,19 +123,29 @@ __all__ = [
     "OutcomeUnknown",
     "PayloadError",
     "PaymentAction",
+    "PaymentInFlight",
     "PaymentMethod",
     "PaymentRequest",
+    "PaymentResult",
+    "ReadSelection",
     "Receipt",
     "RedirectAction",
     "Refusal",
+    "RemoveLine",
+    "RemoveVoucher",
     "Rule",
     "Selection",
     "SelectionResponse",
     "ServiceSettings",
+    "SetCheckoutFields",
+    "SetCountry",
+    "SetQuantity",
     "ShippingMethod",
+    "StartPayment",
     "State",
     "Store",
     "StoreError",
+    "Subscriber",
     "SuccessAction",
     "SystemClock",
     "Totals",

@@ -148,6 +148,13 @@ def _typed(*kinds: type) -> Callable[[Any], Any]:
     return convert
 
 
+def _to_int(value: Any) -> int:
+    # Within 64 bits: beyond that, JSON readers (orjson among them) give floats back.
+    if type(value) is not int or not -(2**63) <= value < 2**63:
+        raise _Invalid
+    return value
+
+
 def _to_decimal(value: Any) -> Decimal:
     kind = type(value)
     if kind is int:
@@ -183,7 +190,7 @@ def _to_any(value: Any) -> Any:
 
 _SCALARS: dict[Any, _Node] = {
     str: _scalar("str", "a string", _typed(str), _identity),
-    int: _scalar("int", "a whole number", _typed(int), _identity),
+    int: _scalar("int", "a whole number within 64 bits", _to_int, _identity),
     bool: _scalar("bool", "true or false", _typed(bool), _identity),
     Decimal: _scalar("decimal", "a number", _to_decimal, _num),
     datetime: _scalar(
@@ -280,6 +287,26 @@ def _mapping_node(inner: _Node) -> _Node:
         return _BAD if any(item is _BAD for item in result.values()) else result
 
     return _Node(fast, check, lambda value: {k: inner_dump(v) for k, v in value.items()})
+
+
+def _list_or_map_node(listed: _Node, keyed: _Node) -> _Node:
+    """Centra's ``a list or an object keyed by id`` (vouchers, automatic discounts): whichever
+    came is kept, so it goes out again the same way."""
+
+    def fast(value: Any, cur: str) -> Any:
+        return keyed.fast(value, cur) if type(value) is dict else listed.fast(value, cur)
+
+    def check(value: Any, cur: str, path: str, problems: list[FieldProblem]) -> Any:
+        if type(value) is dict:
+            return keyed.check(value, cur, path, problems)
+        if type(value) is list or type(value) is tuple:
+            return listed.check(value, cur, path, problems)
+        return _expected(path, "a list or an object", value, problems)
+
+    def dump(value: Any) -> Any:
+        return keyed.dump(value) if type(value) is dict else listed.dump(value)
+
+    return _Node(fast, check, dump)
 
 
 def _money_node() -> _Node:

@@ -129,7 +129,7 @@ _MONEY_SOURCE = (
 # A bad-type test per simple kind, on the variable {v}; the other kinds convert the value.
 _TYPE_TESTS = {
     "str": "type({v}) is not str",
-    "int": "type({v}) is not int",
+    "int": "type({v}) is not int or not -0x8000000000000000 <= {v} <= 0x7FFFFFFFFFFFFFFF",
     "bool": "type({v}) is not bool",
     "strbool": "type({v}) is not str and type({v}) is not bool",
     "dict": "type({v}) is not dict",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import attrs
 
+from orderflow.calls import CallKind
 from orderflow.flow import State, TransitionRecord
 from orderflow.payment import PaymentAction, PaymentRequest
 from orderflow.receipt import Item, Receipt
-from orderflow.selection import SelectionResponse
+from orderflow.selection import SelectionResponse, UnavailableItem
 
 
 @attrs.frozen
@@ -17,7 +19,11 @@ class Checkout:
     """One checkout as the store keeps it. Plain data: the flow and the service act on it.
 
     ``version`` is the optimistic-concurrency version the store checks on save.
-    ``outcome_unknown`` names the payment call whose answer was lost (``reconcile`` finds out).
+    ``outcome_unknown`` names the payment call that is in flight or whose answer was lost (the
+    write-ahead marker: ``reconcile``, or the next payment call, asks Centra first).
+    ``payment_fields`` are the provider's fields last posted (any JSON values).
+    ``unavailable`` lists what Centra last removed for want of stock, and ``cancellation`` is
+    what it said of a payment its 410 cancelled, both as Centra sent them.
     """
 
     id: str
@@ -30,10 +36,12 @@ class Checkout:
     cart: SelectionResponse | None = None
     details: PaymentRequest | None = None
     payment_action: PaymentAction | None = None
-    payment_fields: dict[str, str] | None = None
-    outcome_unknown: str | None = None
+    payment_fields: dict[str, Any] | None = None
+    outcome_unknown: CallKind | None = None
     last_error: str | None = None
     receipt: Receipt | None = None
+    unavailable: tuple[UnavailableItem, ...] = ()
+    cancellation: dict[str, Any] | None = None
     history: tuple[TransitionRecord, ...] = ()
 
     @property
@@ -52,7 +60,7 @@ class Checkout:
     def voucher_codes(self) -> tuple[str, ...]:
         """The codes of the vouchers applied to the selection."""
         discounts = self.cart.selection.discounts if self.cart is not None else None
-        return tuple(v.voucher for v in discounts.vouchers) if discounts is not None else ()
+        return discounts.codes if discounts is not None else ()
 
     @property
     def order(self) -> str | None:

@@ -49,6 +49,7 @@ from orderflow._codec_nodes import (
     _action_node,
     _enum_node,
     _identity,
+    _list_or_map_node,
     _mapping_node,
     _money_node,
     _Node,
@@ -61,13 +62,22 @@ from orderflow._codec_plans import _class_node
 from orderflow.errors import FieldProblem, PayloadError
 from orderflow.money import Money
 from orderflow.payment import PaymentAction, SuccessAction
+from orderflow.receipt import Receipt
 
 try:  # an accelerator only: the core never requires orjson
     import orjson as _orjson
 except ImportError:  # pragma: no cover - exercised where orjson is absent
     _orjson = None  # type: ignore[assignment]
 
-__all__ = ["converter", "dumps", "loads", "structure", "structure_action", "unstructure"]
+__all__ = [
+    "converter",
+    "dumps",
+    "loads",
+    "structure",
+    "structure_action",
+    "structure_receipt",
+    "unstructure",
+]
 
 T = TypeVar("T")
 
@@ -87,6 +97,10 @@ def _node(tp: Any) -> _Node:
     node: _Node
     if nullable:
         node = _optional_node(_node(inner))
+    elif origin in (Union, types.UnionType) and _is_list_or_map(args):
+        listed = next(a for a in args if typing.get_origin(a) is tuple)
+        keyed = next(a for a in args if a is not listed)
+        node = _list_or_map_node(_node(listed), _node(keyed))
     elif origin in (Union, types.UnionType) and frozenset(args) == _ACTION_CLASSES:
         node = _action_node(_node)
     elif inner is SuccessAction:
@@ -107,6 +121,21 @@ def _node(tp: Any) -> _Node:
         raise TypeError(f"orderflow.codec cannot map {tp!r}")
     _NODES[tp] = node
     return node
+
+
+def _is_list_or_map(args: tuple[Any, ...]) -> bool:
+    # ``tuple[X, ...] | dict[str, X]``: a list, or an object keyed by id, of the same X.
+    if len(args) != 2:
+        return False
+    origins = {typing.get_origin(a): typing.get_args(a) for a in args}
+    listed, keyed = origins.get(tuple), origins.get(dict)
+    return (
+        listed is not None
+        and keyed is not None
+        and len(listed) == 2
+        and listed[1] is Ellipsis
+        and keyed == (str, listed[0])
+    )
 
 
 def _maybe_node(tp: Any) -> _Node | None:
@@ -185,6 +214,47 @@ def structure_action(data: Any, *, source: str = "") -> PaymentAction:
     Raises ``PayloadError`` (an unknown action is reported at ``$.action``, naming the known ones).
     """
     return cast(PaymentAction, _run(_ACTION, data, PaymentAction, source))
+
+
+def structure_receipt(data: Any, *, source: str = "") -> tuple[Receipt, tuple[FieldProblem, ...]]:
+    """The receipt in an answer that shows an order, and what of it did not decode.
+
+    Money taken must become an order, so a receipt is never dropped for its details: the
+    top-level fields that do not fit are left out of the typed receipt and kept, as they came,
+    in ``Receipt.undecoded``; their problems are returned. Raises ``PayloadError`` only when
+    the answer is not an object or its ``order`` itself is unusable.
+    """
+    try:
+        return structure(data, Receipt, source=source), ()
+    except PayloadError as error:
+        if not isinstance(data, dict):
+            raise
+        bad = {_top_key(problem.path) for problem in error.problems}
+        if "" in bad or "order" in bad:
+            raise
+        kept = {key: value for key, value in data.items() if key not in bad}
+        kept["undecoded"] = {key: data[key] for key in sorted(bad) if key in data}
+        return structure(kept, Receipt, source=source), error.problems
+
+
+def _top_key(path: str) -> str:
+    """The top-level wire key a JSON path starts with (``$.totals.x`` -> ``totals``); ``""``
+    for the whole value."""
+    rest = path[1:] if path.startswith("$") else path
+    if rest.startswith("."):
+        end = len(rest)
+        for mark in (".", "["):
+            found = rest.find(mark, 1)
+            if found != -1:
+                end = min(end, found)
+        return rest[1:end]
+    if rest.startswith('["'):
+        try:
+            key, _ = json.JSONDecoder().raw_decode(rest[1:])
+        except ValueError:
+            return ""
+        return str(key)
+    return ""
 
 
 def unstructure(obj: Any) -> Any:

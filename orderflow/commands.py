@@ -1,69 +1,92 @@
 """The commands of the checkout service, written once for the sync and the async service.
 
-Each command is written once, as a generator that yields the Centra calls it needs
-(``Call``) and the waits it makes (``Sleep``); ``CheckoutService`` runs those effects
-directly and ``AsyncCheckoutService`` awaits them. The store and the clock are local and
-called directly by both.
+Each command is a generator that yields its effects: the Centra calls it makes (``Call``
+values), the store operations (``Stored``) and the waits (``Sleep``). ``CheckoutService`` runs
+them directly and ``AsyncCheckoutService`` awaits them, so neither ever blocks the other's
+way of waiting. The flow table decides every destination: a command classifies Centra's answer
+(``AnswerKind``) and looks up where it leads.
+
+Every call that moves money goes through one gate (``_pay``): claim the checkout, write the
+marker that its outcome is unknown, make the call, settle the answer, release. Anything but a
+definitive answer keeps the marker; the next payment call or ``reconcile`` asks Centra
+(``ReadSelection``) before anything is called again, and every other event is refused while it
+is set (``PaymentInFlight``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Generator, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Generator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
-from orderflow import codec, flow
+from orderflow import codec, flow, limits, personal
+from orderflow.calls import (
+    AddItem,
+    ApplyVoucher,
+    Call,
+    CallKind,
+    CreateSelection,
+    PaymentResult,
+    ReadSelection,
+    RemoveLine,
+    RemoveVoucher,
+    SetCheckoutFields,
+    SetCountry,
+    SetQuantity,
+    StartPayment,
+)
 from orderflow.checkout import Checkout
 from orderflow.clock import SystemClock
 from orderflow.errors import (
+    AuthenticationFailed,
     CentraError,
     CentraUnavailable,
+    CheckoutNotFound,
     ClaimTimeout,
     ConcurrencyConflict,
     GuardRefused,
+    IdempotencyKeyInFlight,
     IdempotencyKeyReused,
+    OrderflowError,
     OutcomeUnknown,
     OutOfStock,
     PayloadError,
 )
-from orderflow.flow import Event, State, TransitionRecord
-from orderflow.payment import (
-    FailedAction,
-    PaymentAction,
-    PaymentRequest,
-    SuccessAction,
-)
-from orderflow.ports import Clock, IdempotencyRecord, Store
+from orderflow.flow import AnswerKind, Event, State, TransitionRecord
+from orderflow.payment import FailedAction, PaymentAction, PaymentRequest, SuccessAction
+from orderflow.ports import Clock, IdempotencyRecord
 from orderflow.receipt import Receipt
 from orderflow.selection import SelectionResponse
-
-_CENTRA_FAILURES = (CentraError, CentraUnavailable, OutcomeUnknown, PayloadError)
-"""What a read-back may fail with and still be answered; anything else is a bug to surface."""
-
-START_PAYMENT_CALL = "start_payment"
-PAYMENT_RESULT_CALL = "payment_result"
-
-
-@attrs.frozen
-class Call:
-    """A Centra call a command needs: ``Transport.<method>(*args)``."""
-
-    method: str
-    args: tuple[Any, ...]
 
 
 @attrs.frozen
 class Sleep:
-    """A wait a command makes (polling for another caller's payment result)."""
+    """A wait a command makes (polling for another caller's outcome)."""
 
     seconds: float
 
 
-Effect = Call | Sleep
+@attrs.frozen
+class Stored:
+    """A store operation a command makes: ``act(store)`` (awaited by the async service)."""
+
+    act: Callable[[Any], Any]
+
+
+@attrs.frozen
+class Commit:
+    """Save a checkout whose last history entry is a new transition; the service tells its
+    subscribers once the save succeeded."""
+
+    checkout: Checkout
+    expected_version: int
+
+
+Effect = Call[Any] | Stored | Commit | Sleep
 Command = Generator[Effect, Any, Checkout]
 
 
@@ -71,12 +94,13 @@ Command = Generator[Effect, Any, Checkout]
 class ServiceSettings:
     """Tunables of the service, with defaults for a storefront.
 
-    ``claim_lease``: how long a payment-result claim lasts before another caller may resume;
-    longer than the transport's payment timeout. ``claim_wait``: how long a second caller
-    waits for the first one's outcome before ``ClaimTimeout``. ``claim_poll``: how often it
-    looks. ``idempotency_ttl``: how long an idempotency key's first result is kept.
-    ``save_retries``: how often an outcome Centra already acted on is re-applied to a
-    checkout that changed underneath.
+    ``claim_lease``: how long a payment claim (and an idempotency key's reservation) lasts
+    before another caller may take over; keep it longer than a transport's total deadline per
+    call (the HTTP clients' default is 30 s). ``claim_wait``: how long a second caller waits
+    for the first one's outcome before ``ClaimTimeout`` or ``IdempotencyKeyInFlight``.
+    ``claim_poll``: how often it looks. ``idempotency_ttl``: how long an idempotency key's
+    result is kept. ``save_retries``: how often an outcome Centra already acted on is
+    re-applied to a checkout that changed underneath.
     """
 
     claim_lease: timedelta = timedelta(seconds=60)
@@ -86,21 +110,43 @@ class ServiceSettings:
     save_retries: int = 5
 
 
+@attrs.frozen
+class _Outcome:
+    """Where an answer takes a checkout: its kind (the table says where that leads), a detail
+    for the history, and the fields it sets."""
+
+    kind: AnswerKind
+    detail: str
+    changes: dict[str, Any] = attrs.field(factory=dict)
+
+
 class CheckoutCommands:
     """The commands, written once. Subclasses run their effects (sync or async)."""
 
-    def __init__(self, store: Store, clock: Clock | None, settings: ServiceSettings | None):
-        self.store = store
+    def __init__(self, clock: Clock | None, settings: ServiceSettings | None):
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.settings = settings if settings is not None else ServiceSettings()
 
-    # --- reading ----------------------------------------------------------------------------
+    # --- store effects -----------------------------------------------------------------------
 
-    def get(self, checkout_id: str) -> Checkout:
-        """The stored checkout. Raises ``CheckoutNotFound``."""
-        return self.store.load(checkout_id)
+    @staticmethod
+    def _load(checkout_id: str) -> Command:
+        if limits.text(checkout_id, "checkout", longest=limits.MAX_ID, required=True):
+            raise CheckoutNotFound(checkout_id)
+        checkout: Checkout = yield Stored(lambda store: store.load(checkout_id))
+        return checkout
 
-    # --- building blocks --------------------------------------------------------------------
+    @staticmethod
+    def _save(checkout: Checkout, expected_version: int) -> Command:
+        saved: Checkout = yield Stored(lambda store: store.save(checkout, expected_version))
+        return saved
+
+    @staticmethod
+    def _commit(checkout: Checkout, expected_version: int) -> Command:
+        saved: Checkout = yield Commit(checkout, expected_version)
+        return saved
+
+    # --- building blocks ---------------------------------------------------------------------
 
     def _fire(
         self, checkout: Checkout, event: Event, dest: State, detail: str = "", **changes: Any
@@ -118,33 +164,113 @@ class CheckoutCommands:
             **changes,
         )
 
-    def _save(self, checkout: Checkout, expected_version: int) -> Checkout:
-        return self.store.save(checkout, expected_version)
+    def _lead(self, checkout: Checkout, event: Event, outcome: _Outcome) -> Checkout:
+        dest = flow.lead(event, outcome.kind, checkout.state)
+        return self._fire(checkout, event, dest, outcome.detail, **outcome.changes)
 
-    def _settle(self, checkout_id: str, event: Event, outcome: _Outcome) -> Checkout:
-        """Apply an outcome Centra already acted on, re-reading the checkout on a conflict.
+    def _settle(self, checkout_id: str, event: Event, outcome: _Outcome) -> Command:
+        """Apply an answer Centra already acted on, re-reading the checkout on a conflict.
 
-        A paid checkout already holds its order and is returned as it is; so is one the outcome
-        does not apply to (``outcome.only_from``). Anything else the table refuses (say, an
-        order for a checkout cancelled meanwhile) raises ``EventNotAllowed`` rather than
-        dropping Centra's answer, which must never be lost to a stale version either.
+        Clears the marker. A paid checkout already holds its order and stays as it is. The
+        answer must never be lost to a stale version, so a conflict re-reads and re-applies.
         """
+        changes = {"outcome_unknown": None, **outcome.changes}
+        outcome = attrs.evolve(outcome, changes=changes)
         for _ in range(self.settings.save_retries):
-            current = self.store.load(checkout_id)
-            if current.state is State.PAID or outcome.only_from not in (None, current.state):
+            current: Checkout = yield from self._load(checkout_id)
+            if current.state is State.PAID:
                 return current
-            moved = self._fire(current, event, outcome.dest, outcome.detail, **outcome.changes)
             try:
-                return self._save(moved, current.version)
+                return (
+                    yield from self._commit(self._lead(current, event, outcome), current.version)
+                )
             except ConcurrencyConflict:
                 continue
-        current = self.store.load(checkout_id)
+        current = yield from self._load(checkout_id)
         raise ConcurrencyConflict(checkout_id, current.version, current.version)
 
-    # --- the commands -----------------------------------------------------------------------
+    def _unmark(self, checkout: Checkout) -> Command:
+        """Clear the marker of a payment call Centra did not act on (its state stays)."""
+        cleared = attrs.evolve(checkout, outcome_unknown=None, version=checkout.version + 1)
+        return (yield from self._save(cleared, checkout.version))
 
-    def _open(self, checkout_id: str | None) -> Command:
-        cart: SelectionResponse = yield Call("create_selection", ())
+    # --- idempotency -------------------------------------------------------------------------
+
+    def _idempotent(
+        self,
+        key: str | None,
+        event: Event,
+        params: Mapping[str, Any],
+        checkout_id: str | None,
+        command: Callable[[IdempotencyRecord | None], Command],
+    ) -> Command:
+        """Run ``command`` once per idempotency key: reserved before it acts, its result kept.
+
+        A second caller with the key waits for the first one's result (``IdempotencyKeyInFlight``
+        after ``claim_wait``); a caller that takes over a dead one's reservation runs the
+        command with that record, so it resumes from what Centra holds. Other parameters with
+        the key raise ``IdempotencyKeyReused``.
+        """
+        if key is None:
+            return (yield from command(None))
+        refusal = limits.text(key, "idempotency_key", longest=limits.MAX_ID, required=True)
+        if refusal is not None:
+            raise GuardRefused(event, [refusal])
+        target = checkout_id if event is not Event.OPEN else None
+        fingerprint = _fingerprint(event, target, params)
+        owner = uuid.uuid4().hex
+        settings = self.settings
+        started = self.clock.now()
+        while True:
+            now = self.clock.now()
+            wanted = IdempotencyRecord(
+                key,
+                fingerprint,
+                owner,
+                lease_until=now + settings.claim_lease,
+                expires_at=now + settings.idempotency_ttl,
+                checkout_id=checkout_id,
+            )
+            record: IdempotencyRecord = yield _reserve(wanted, now)
+            if record.fingerprint != fingerprint:
+                raise IdempotencyKeyReused(key, event)
+            if record.result is not None:
+                return codec.loads(record.result, Checkout, source=f"idempotency key {key!r}")
+            if record.owner == owner:
+                break
+            if now - started >= settings.claim_wait:
+                raise IdempotencyKeyInFlight(key, (now - started).total_seconds())
+            yield Sleep(settings.claim_poll)
+        try:
+            result = yield from command(record if record.attempt > 1 else None)
+        except Exception:
+            yield Stored(lambda store: store.abandon(key, owner))
+            raise
+        text = codec.dumps(result)
+        yield Stored(lambda store: store.complete(key, owner, text))
+        return result
+
+    def _done_before(
+        self, checkout: Checkout, event: Event, resumed: IdempotencyRecord | None
+    ) -> bool:
+        """Whether a dead caller of the same key already fired ``event`` on ``checkout``."""
+        if resumed is None:
+            return False
+        first = resumed.expires_at - self.settings.idempotency_ttl
+        return any(r.event is event and r.at >= first for r in reversed(checkout.history))
+
+    # --- the commands ------------------------------------------------------------------------
+
+    def _open(self, checkout_id: str | None, resumed: IdempotencyRecord | None) -> Command:
+        if resumed is not None and resumed.checkout_id is not None:
+            try:
+                return (yield from self._load(resumed.checkout_id))
+            except CheckoutNotFound:
+                checkout_id = resumed.checkout_id
+        refusal = limits.text(checkout_id, "checkout_id", longest=limits.MAX_ID)
+        if refusal is not None:
+            raise GuardRefused(Event.OPEN, [refusal])
+        cart: SelectionResponse = yield CreateSelection()
         now = self.clock.now()
         checkout = Checkout(
             id=checkout_id or uuid.uuid4().hex,
@@ -157,293 +283,443 @@ class CheckoutCommands:
             history=(TransitionRecord(Event.OPEN, None, flow.INITIAL, now),),
             version=1,
         )
-        return self._save(checkout, 0)
+        return (yield from self._commit(checkout, 0))
 
     def _cart_change(
-        self, checkout_id: str, event: Event, params: Mapping[str, Any], args: tuple[Any, ...]
+        self,
+        checkout_id: str,
+        event: Event,
+        params: Mapping[str, Any],
+        build: Callable[[Checkout], Call[SelectionResponse]],
+        resumed: IdempotencyRecord | None,
     ) -> Command:
-        checkout = self.store.load(checkout_id)
+        checkout: Checkout = yield from self._load(checkout_id)
+        if self._done_before(checkout, event, resumed):
+            return checkout
         flow.check(checkout, event, params)
-        try:
-            cart: SelectionResponse = yield Call(event.value, (checkout.selection_id, *args))
-        except (CentraUnavailable, OutcomeUnknown) as lost:
-            cart = yield from self._read_back(checkout, lost)
-        changed = self._fire(checkout, event, State.SELECTION, cart=cart, token=cart.token)
-        return self._save(changed, checkout.version)
+        cart: SelectionResponse | None = None
+        if resumed is not None:  # a dead caller may have changed the cart at Centra
+            cart = yield from self._changed_at_centra(checkout)
+        if cart is None:
+            try:
+                cart = yield build(checkout)
+            except (CentraUnavailable, OutcomeUnknown, PayloadError):
+                cart = yield from self._changed_at_centra(checkout)
+                if cart is None:
+                    raise
+        outcome = _Outcome(
+            AnswerKind.CART, "", {"cart": cart, "token": cart.token or checkout.token}
+        )
+        return (yield from self._commit(self._lead(checkout, event, outcome), checkout.version))
 
-    def _read_back(
-        self, checkout: Checkout, lost: CentraUnavailable | OutcomeUnknown
-    ) -> Generator[Effect, Any, SelectionResponse]:
-        """After a cart call lost its answer, Centra's cart if the change was made there.
+    def _changed_at_centra(
+        self, checkout: Checkout
+    ) -> Generator[Effect, Any, SelectionResponse | None]:
+        """Centra's cart if it differs from the stored one (a change reached Centra), else None.
 
-        A retry of an ``add_item`` whose answer was lost would add the item twice, so the
-        selection is read back: a cart that differs from the stored one means the change
-        happened (the event completes); an unchanged or unreadable one re-raises ``lost``.
+        A cart call whose answer was lost (or came malformed) may have acted: repeating an
+        ``add_item`` would add the item twice, so the selection is read back instead.
         """
+        assert checkout.selection_id is not None
         try:
-            cart: SelectionResponse = yield Call("read_selection", (checkout.selection_id,))
-        except _CENTRA_FAILURES:
-            raise lost from None
-        if cart == checkout.cart:
-            raise lost
-        return cart
+            now: SelectionResponse | Receipt = yield ReadSelection(
+                checkout.selection_id, token=checkout.token
+            )
+        except (CentraError, CentraUnavailable, OutcomeUnknown, PayloadError):
+            return None
+        if not isinstance(now, SelectionResponse) or now == checkout.cart:
+            return None
+        return now
 
-    def _confirm(self, checkout_id: str, details: PaymentRequest) -> Command:
-        checkout = self.store.load(checkout_id)
+    def _confirm(
+        self, checkout_id: str, details: PaymentRequest, resumed: IdempotencyRecord | None
+    ) -> Command:
+        checkout: Checkout = yield from self._load(checkout_id)
+        if self._done_before(checkout, Event.CONFIRM, resumed):
+            return checkout
         flow.check(checkout, Event.CONFIRM, {"details": details})
-        cart: SelectionResponse = yield Call(
-            "set_checkout_fields", (checkout.selection_id, details)
+        assert checkout.selection_id is not None
+        cart: SelectionResponse = yield SetCheckoutFields(
+            checkout.selection_id, details, token=checkout.token
         )
         # Centra re-prices and re-checks shipping for the address just sent.
         refusal = flow.ships_to(cart)
         if refusal is not None:
             raise GuardRefused(Event.CONFIRM, [refusal])
-        confirmed = self._fire(checkout, Event.CONFIRM, State.CONFIRMED, cart=cart, details=details)
-        return self._save(confirmed, checkout.version)
+        outcome = _Outcome(
+            AnswerKind.CART,
+            "",
+            {"cart": cart, "token": cart.token or checkout.token, "details": details},
+        )
+        confirmed = self._lead(checkout, Event.CONFIRM, outcome)
+        return (yield from self._commit(confirmed, checkout.version))
 
-    def _without_effect(self, checkout_id: str, event: Event, dest: State) -> Command:
-        checkout = self.store.load(checkout_id)
+    def _without_call(
+        self, checkout_id: str, event: Event, resumed: IdempotencyRecord | None
+    ) -> Command:
+        checkout: Checkout = yield from self._load(checkout_id)
+        if self._done_before(checkout, event, resumed):
+            return checkout
         flow.check(checkout, event)
-        return self._save(self._fire(checkout, event, dest), checkout.version)
-        yield  # a generator like every command, though it calls nothing
+        moved = self._lead(checkout, event, _Outcome(AnswerKind.DONE, ""))
+        return (yield from self._commit(moved, checkout.version))
+
+    # --- the money gate ----------------------------------------------------------------------
 
     def _start_payment(self, checkout_id: str) -> Command:
-        checkout = self.store.load(checkout_id)
-        flow.check(checkout, Event.START_PAYMENT)
-        assert checkout.details is not None  # confirm stored them
-        request = attrs.evolve(checkout.details, selection=checkout.selection_id)
+        def call(checkout: Checkout) -> StartPayment:
+            assert checkout.details is not None and checkout.selection_id is not None
+            request = attrs.evolve(checkout.details, selection=checkout.selection_id)
+            return StartPayment(checkout.selection_id, request, token=checkout.token)
+
+        return (yield from self._pay(checkout_id, Event.START_PAYMENT, {}, call))
+
+    def _complete_payment(self, checkout_id: str, fields: Mapping[str, Any]) -> Command:
+        fields = dict(fields)
+
+        def call(checkout: Checkout) -> PaymentResult:
+            assert checkout.selection_id is not None
+            return PaymentResult(checkout.selection_id, fields, token=checkout.token)
+
+        return (yield from self._pay(checkout_id, Event.COMPLETE_PAYMENT, {"fields": fields}, call))
+
+    def _pay(
+        self,
+        checkout_id: str,
+        event: Event,
+        params: Mapping[str, Any],
+        build: Callable[[Checkout], StartPayment | PaymentResult],
+    ) -> Command:
+        """The money gate: claim, look first if a marker is set, write the marker, call, settle."""
+        checkout: Checkout = yield from self._load(checkout_id)
+        if checkout.state is State.PAID:
+            return checkout  # a replay: the stored receipt, nothing called
+        flow.check(checkout, event, params)
+        held = yield from self._claimed(
+            checkout_id, lambda: self._gated(checkout_id, event, params, build)
+        )
+        return held
+
+    def _gated(
+        self,
+        checkout_id: str,
+        event: Event,
+        params: Mapping[str, Any],
+        build: Callable[[Checkout], StartPayment | PaymentResult],
+    ) -> Command:
+        checkout: Checkout = yield from self._load(checkout_id)
+        if checkout.state is State.PAID:
+            return checkout
+        flow.check(checkout, event, params)
+        fields = params.get("fields")
+        if checkout.outcome_unknown is not None:
+            # A caller died or lost the answer mid-call: ask Centra before calling again.
+            found = yield from self._look_up(checkout)
+            if isinstance(found, Receipt):
+                return (yield from self._settle(checkout_id, event, _paid_by(found)))
+            if found is None:
+                raise OutcomeUnknown(
+                    str(checkout.outcome_unknown),
+                    "Centra could not say whether it became an order; nothing was sent again",
+                )
+        elif (
+            event is Event.COMPLETE_PAYMENT
+            and checkout.state is State.PAYMENT_FAILED
+            and checkout.payment_fields == fields
+        ):
+            # The same answer again (a double click after a decline): the first result stands.
+            return checkout
+        call = build(checkout)
+        # Write ahead: a crash from here on leaves the marker, and the next caller asks first.
+        marked = attrs.evolve(
+            checkout,
+            outcome_unknown=call.kind,
+            payment_fields=fields if fields is not None else checkout.payment_fields,
+            version=checkout.version + 1,
+        )
+        checkout = yield from self._save(marked, checkout.version)
         try:
-            action: PaymentAction = yield Call(START_PAYMENT_CALL, (checkout.selection_id, request))
+            answer: PaymentAction | Receipt = yield call
         except OutOfStock as error:
-            back = self._fire(
-                checkout,
-                Event.START_PAYMENT,
-                State.SELECTION,
-                _out_of_stock(error),
-                cart=error.selection or checkout.cart,
-                last_error=str(error),
-            )
-            return self._save(back, checkout.version)
-        except OutcomeUnknown as error:
-            # Centra may have started the payment (or even taken it); reconcile finds out.
-            unknown = self._fire(
-                checkout,
-                Event.START_PAYMENT,
-                State.PAYMENT_PENDING,
-                "outcome unknown",
-                outcome_unknown=START_PAYMENT_CALL,
-                last_error=str(error),
-            )
-            self._save(unknown, checkout.version)
+            return (yield from self._settle(checkout_id, event, _back_to_cart(error)))
+        except (AuthenticationFailed, CentraUnavailable):
+            # Centra did not act (unauthorised, busy, unreachable): nothing to settle.
+            yield from self._unmark(checkout)
             raise
-        if isinstance(action, SuccessAction):
-            after = self._fire(
-                checkout,
-                Event.START_PAYMENT,
-                State.PAID,
-                f"order {action.receipt.order}",
-                receipt=action.receipt,
-                payment_action=action,
-                last_error=None,
-            )
-        elif isinstance(action, FailedAction):
-            reason = _reasons(action.errors)
-            after = self._fire(
-                checkout,
-                Event.START_PAYMENT,
-                State.PAYMENT_FAILED,
-                f"failed: {reason}",
-                payment_action=action,
-                last_error=reason,
-            )
-        else:
-            after = self._fire(
-                checkout,
-                Event.START_PAYMENT,
-                State.PAYMENT_PENDING,
-                f"action {action.kind}",
-                payment_action=action,
-                last_error=None,
-            )
-        return self._save(after, checkout.version)
+        except CentraError as error:
+            if event is Event.START_PAYMENT:  # a refused request (fields): no payment started
+                yield from self._unmark(checkout)
+                raise
+            # A refusal can also mean the selection already is an order (a late success, or a
+            # call Centra took before): money taken must become an order, so look first.
+            found = yield from self._look_up(checkout)
+            if isinstance(found, Receipt):
+                return (yield from self._settle(checkout_id, event, _paid_by(found)))
+            return (yield from self._settle(checkout_id, event, _declined(error)))
+        except OrderflowError as error:
+            # No definitive answer: the marker stays, and the next attempt asks Centra first.
+            if isinstance(error, OutcomeUnknown):
+                raise
+            raise OutcomeUnknown(call.label, str(error)) from error
+        return (yield from self._settle(checkout_id, event, _answered(answer)))
 
-    def _claimed(self, checkout_id: str, owner: str) -> Generator[Effect, Any, Checkout | None]:
-        """Take the payment-result claim, waiting for another holder's outcome if needed.
+    def _look_up(
+        self, checkout: Checkout
+    ) -> Generator[Effect, Any, SelectionResponse | Receipt | None]:
+        """Centra's receipt if the selection became an order, its cart if not, else ``None``.
 
-        Returns the checkout once this caller holds the claim, or ``None`` if it became paid
-        meanwhile (the caller then returns the stored receipt). Raises ``ClaimTimeout``.
+        ``None`` means Centra could not say (unreachable, an error, an answer that does not
+        decode): the outcome stays unknown.
+        """
+        assert checkout.selection_id is not None
+        try:
+            found: SelectionResponse | Receipt = yield ReadSelection(
+                checkout.selection_id, token=checkout.token
+            )
+        except OrderflowError:
+            return None
+        return found
+
+    def _claimed(self, checkout_id: str, then: Callable[[], Command]) -> Command:
+        """Run ``then`` holding the checkout's payment claim, waiting for another holder first.
+
+        Returns the stored checkout without running ``then`` if it became paid meanwhile.
+        Raises ``ClaimTimeout`` when another holder does not finish within ``claim_wait``.
         """
         settings = self.settings
+        owner = uuid.uuid4().hex
+        lease = settings.claim_lease
         started = self.clock.now()
         while True:
             now = self.clock.now()
-            claim = self.store.acquire_claim(checkout_id, owner, now, settings.claim_lease)
+            claim = yield _acquire(checkout_id, owner, now, lease)
             if claim.owner == owner:
-                return self.store.load(checkout_id)
+                break
             if now - started >= settings.claim_wait:
                 raise ClaimTimeout(checkout_id, (now - started).total_seconds())
             yield Sleep(settings.claim_poll)
-            if self.store.load(checkout_id).state is State.PAID:
-                return None
-
-    def _complete_payment(self, checkout_id: str, fields: Mapping[str, str]) -> Command:
-        checkout = self.store.load(checkout_id)
-        if checkout.state is State.PAID:
-            return checkout
-        flow.check(checkout, Event.COMPLETE_PAYMENT)
-        owner = uuid.uuid4().hex
-        held = yield from self._claimed(checkout_id, owner)
-        if held is None:
-            return self.store.load(checkout_id)
+            current: Checkout = yield from self._load(checkout_id)
+            if current.state is State.PAID:
+                return current
         try:
-            return (yield from self._complete_claimed(held, dict(fields)))
+            return (yield from then())
         finally:
-            self.store.release_claim(checkout_id, owner)
-
-    def _complete_claimed(self, checkout: Checkout, fields: dict[str, str]) -> Command:
-        if checkout.state is State.PAID:
-            return checkout
-        flow.check(checkout, Event.COMPLETE_PAYMENT)
-        if checkout.outcome_unknown is not None:
-            # A caller died or lost the answer mid-call: ask Centra before calling again.
-            receipt: Receipt | None = yield Call("read_receipt", (checkout.selection_id,))
-            if receipt is not None:
-                return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _paid_by(receipt))
-        elif checkout.state is State.PAYMENT_FAILED and checkout.payment_fields == fields:
-            # The same answer again (a double click after a decline): the first result stands.
-            return checkout
-        # Write ahead: a crash from here on leaves the marker, and the next caller asks first.
-        checkout = self._save(
-            attrs.evolve(
-                checkout,
-                outcome_unknown=PAYMENT_RESULT_CALL,
-                payment_fields=fields,
-                version=checkout.version + 1,
-            ),
-            checkout.version,
-        )
-        try:
-            answer: Receipt | PaymentAction = yield Call(
-                PAYMENT_RESULT_CALL, (checkout.selection_id, fields)
-            )
-        except OutOfStock as error:
-            return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _back_to_cart(error))
-        except CentraError as error:
-            # A refusal can also mean the selection already is an order (a late success, or a
-            # call Centra took before): money taken must become an order, so look first.
-            receipt = yield from self._receipt_if_any(checkout)
-            if receipt is not None:
-                return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _paid_by(receipt))
-            return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _declined(error))
-        # Anything else (no answer, a 5xx, a malformed answer) keeps the marker: Centra may
-        # have made the order, so the next attempt reads the receipt before calling again.
-        if isinstance(answer, Receipt):
-            return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _paid_by(answer))
-        return self._settle(checkout.id, Event.COMPLETE_PAYMENT, _new_action(answer))
-
-    def _receipt_if_any(self, checkout: Checkout) -> Generator[Effect, Any, Receipt | None]:
-        """Centra's receipt for the checkout's selection, or None (also when unreadable)."""
-        try:
-            receipt: Receipt | None = yield Call("read_receipt", (checkout.selection_id,))
-        except _CENTRA_FAILURES:
-            return None
-        return receipt
+            yield Stored(lambda store: store.release_claim(checkout_id, owner))
 
     def _reconcile(self, checkout_id: str) -> Command:
-        checkout = self.store.load(checkout_id)
+        checkout: Checkout = yield from self._load(checkout_id)
         flow.check(checkout, Event.RECONCILE)
-        owner = uuid.uuid4().hex
-        held = yield from self._claimed(checkout_id, owner)
-        if held is None:
-            return self.store.load(checkout_id)
-        try:
-            flow.check(held, Event.RECONCILE)
-            receipt: Receipt | None = yield Call("read_receipt", (held.selection_id,))
-            if receipt is not None:
-                return self._settle(checkout_id, Event.RECONCILE, _paid_by(receipt))
-            return self._settle(checkout_id, Event.RECONCILE, _STILL_PENDING)
-        finally:
-            self.store.release_claim(checkout_id, owner)
+        return (yield from self._claimed(checkout_id, lambda: self._reconciled(checkout_id)))
 
-    # --- idempotency ------------------------------------------------------------------------
+    def _reconciled(self, checkout_id: str) -> Command:
+        checkout: Checkout = yield from self._load(checkout_id)
+        if checkout.state is State.PAID:
+            return checkout
+        flow.check(checkout, Event.RECONCILE)
+        found = yield from self._look_up(checkout)
+        if found is None:
+            call = checkout.outcome_unknown or CallKind.READ_SELECTION
+            raise OutcomeUnknown(str(call), "Centra could not say whether it became an order")
+        if isinstance(found, Receipt):
+            return (yield from self._settle(checkout_id, Event.RECONCILE, _paid_by(found)))
+        outcome = _Outcome(AnswerKind.NO_ORDER, "no order at Centra")
+        return (yield from self._settle(checkout_id, Event.RECONCILE, outcome))
 
-    def _recall(
-        self, key: str, command: str, params: Mapping[str, Any]
-    ) -> tuple[str, Checkout | None]:
-        fingerprint = _fingerprint(command, params)
-        record = self.store.recall(key, self.clock.now())
-        if record is None:
-            return fingerprint, None
-        if record.fingerprint != fingerprint:
-            raise IdempotencyKeyReused(key, command)
-        return fingerprint, codec.loads(record.result, Checkout, source=f"idempotency key {key!r}")
+    def _refresh_order(self, checkout_id: str) -> Command:
+        checkout: Checkout = yield from self._load(checkout_id)
+        flow.check(checkout, Event.REFRESH_ORDER)
+        found = yield from self._look_up(checkout)
+        if not isinstance(found, Receipt):
+            raise OutcomeUnknown(
+                CallKind.READ_SELECTION, "Centra did not answer the order of a paid checkout"
+            )
+        if found == checkout.receipt:
+            return checkout  # nothing changed: no transition to record
+        status = found.status_description or found.status
+        outcome = _Outcome(AnswerKind.ORDER, f"order {found.order}: {status}", {"receipt": found})
+        moved = self._lead(checkout, Event.REFRESH_ORDER, outcome)
+        return (yield from self._commit(moved, checkout.version))
 
-    def _remember(self, key: str, fingerprint: str, result: Checkout) -> Checkout:
-        now = self.clock.now()
-        record = IdempotencyRecord(
-            key, fingerprint, codec.dumps(result), now + self.settings.idempotency_ttl
+    def _erase(self, checkout_id: str) -> Command:
+        checkout: Checkout = yield from self._load(checkout_id)
+        scrubbed = attrs.evolve(personal.erased(checkout), version=checkout.version + 1)
+        saved: Checkout = yield from self._save(scrubbed, checkout.version)
+        yield Stored(lambda store: store.forget(checkout_id))
+        return saved
+
+    # --- each public method's command, for both services ----------------------------------
+
+    def _open_command(self, checkout_id: str | None, key: str | None) -> Command:
+        params = {"checkout_id": checkout_id}
+        new_id = checkout_id if checkout_id is not None else uuid.uuid4().hex
+        return self._idempotent(
+            key, Event.OPEN, params, new_id, lambda resumed: self._open(new_id, resumed)
         )
-        kept = self.store.remember(record, now)
-        if kept.fingerprint != fingerprint:
-            raise IdempotencyKeyReused(key, "command")
-        if kept.result == record.result:
-            return result
-        return codec.loads(kept.result, Checkout, source=f"idempotency key {key!r}")
+
+    def _cart_command(
+        self,
+        checkout_id: str,
+        event: Event,
+        params: Mapping[str, Any],
+        build: Callable[[Checkout], Call[SelectionResponse]],
+        key: str | None,
+    ) -> Command:
+        return self._idempotent(
+            key,
+            event,
+            params,
+            checkout_id,
+            lambda resumed: self._cart_change(checkout_id, event, params, build, resumed),
+        )
+
+    def _add_item_command(
+        self, checkout_id: str, item: str, quantity: int, key: str | None
+    ) -> Command:
+        def call(c: Checkout) -> AddItem:
+            return AddItem(_selection(c), item, quantity, token=c.token)
+
+        params = {"item": item, "quantity": quantity}
+        return self._cart_command(checkout_id, Event.ADD_ITEM, params, call, key)
+
+    def _set_quantity_command(
+        self, checkout_id: str, line: str, quantity: int, key: str | None
+    ) -> Command:
+        def call(c: Checkout) -> SetQuantity:
+            return SetQuantity(_selection(c), line, quantity, token=c.token)
+
+        params = {"line": line, "quantity": quantity}
+        return self._cart_command(checkout_id, Event.SET_QUANTITY, params, call, key)
+
+    def _remove_line_command(self, checkout_id: str, line: str, key: str | None) -> Command:
+        def call(c: Checkout) -> RemoveLine:
+            return RemoveLine(_selection(c), line, token=c.token)
+
+        return self._cart_command(checkout_id, Event.REMOVE_LINE, {"line": line}, call, key)
+
+    def _apply_voucher_command(self, checkout_id: str, code: str, key: str | None) -> Command:
+        def call(c: Checkout) -> ApplyVoucher:
+            return ApplyVoucher(_selection(c), code, token=c.token)
+
+        return self._cart_command(checkout_id, Event.APPLY_VOUCHER, {"code": code}, call, key)
+
+    def _remove_voucher_command(self, checkout_id: str, code: str, key: str | None) -> Command:
+        def call(c: Checkout) -> RemoveVoucher:
+            return RemoveVoucher(_selection(c), code, token=c.token)
+
+        return self._cart_command(checkout_id, Event.REMOVE_VOUCHER, {"code": code}, call, key)
+
+    def _set_country_command(self, checkout_id: str, country: str, key: str | None) -> Command:
+        def call(c: Checkout) -> SetCountry:
+            return SetCountry(_selection(c), country, token=c.token)
+
+        params = {"country": country}
+        return self._cart_command(checkout_id, Event.SET_COUNTRY, params, call, key)
+
+    def _confirm_command(
+        self, checkout_id: str, details: PaymentRequest, key: str | None
+    ) -> Command:
+        return self._idempotent(
+            key,
+            Event.CONFIRM,
+            {"details": details},
+            checkout_id,
+            lambda resumed: self._confirm(checkout_id, details, resumed),
+        )
+
+    def _without_call_command(self, checkout_id: str, event: Event, key: str | None) -> Command:
+        return self._idempotent(
+            key,
+            event,
+            {},
+            checkout_id,
+            lambda resumed: self._without_call(checkout_id, event, resumed),
+        )
+
+    def _start_payment_command(self, checkout_id: str, key: str | None) -> Command:
+        return self._idempotent(
+            key, Event.START_PAYMENT, {}, checkout_id, lambda _: self._start_payment(checkout_id)
+        )
+
+    def _complete_payment_command(
+        self, checkout_id: str, fields: Mapping[str, Any], key: str | None
+    ) -> Command:
+        params = {"fields": dict(fields)}
+        return self._idempotent(
+            key,
+            Event.COMPLETE_PAYMENT,
+            params,
+            checkout_id,
+            lambda _: self._complete_payment(checkout_id, fields),
+        )
+
+    def _reconcile_command(self, checkout_id: str, key: str | None) -> Command:
+        return self._idempotent(
+            key, Event.RECONCILE, {}, checkout_id, lambda _: self._reconcile(checkout_id)
+        )
 
 
-# --- outcomes applied by _settle ------------------------------------------------------------
+def _reserve(record: IdempotencyRecord, now: datetime) -> Stored:
+    return Stored(lambda store: store.reserve(record, now))
 
 
-@attrs.frozen
-class _Outcome:
-    """Where Centra's answer takes a checkout: the destination, a detail, the fields it sets."""
+def _acquire(checkout_id: str, owner: str, now: datetime, lease: timedelta) -> Stored:
+    return Stored(lambda store: store.acquire_claim(checkout_id, owner, now, lease))
 
-    dest: State
-    detail: str
-    changes: dict[str, Any]
-    only_from: State | None = None
+
+def _selection(checkout: Checkout) -> str:
+    assert checkout.selection_id is not None  # every checkout has one from open on
+    return checkout.selection_id
+
+
+# --- answers, classified for the flow table -----------------------------------------------------
+
+
+def _answered(answer: PaymentAction | Receipt) -> _Outcome:
+    if isinstance(answer, Receipt):
+        return _paid_by(answer)
+    if isinstance(answer, SuccessAction):
+        outcome = _paid_by(answer.receipt)
+        return attrs.evolve(outcome, changes={**outcome.changes, "payment_action": answer})
+    if isinstance(answer, FailedAction):
+        reason = answer.reason
+        changes = {"payment_action": answer, "last_error": reason}
+        return _Outcome(AnswerKind.DECLINED, f"declined: {reason}", changes)
+    changes = {"payment_action": answer, "last_error": None}
+    return _Outcome(AnswerKind.AWAITING_SHOPPER, f"action {answer.kind}", changes)
 
 
 def _paid_by(receipt: Receipt) -> _Outcome:
-    changes = {"receipt": receipt, "outcome_unknown": None, "last_error": None}
-    return _Outcome(State.PAID, f"order {receipt.order}", changes)
+    detail = f"order {receipt.order}"
+    if receipt.undecoded:
+        detail += f" (kept undecoded: {', '.join(receipt.undecoded)})"
+    return _Outcome(AnswerKind.ORDER, detail, {"receipt": receipt, "last_error": None})
 
 
 def _declined(error: CentraError) -> _Outcome:
     reason = _reasons(error.errors) or error.message or f"status {error.status}"
-    changes = {"outcome_unknown": None, "last_error": reason}
-    return _Outcome(State.PAYMENT_FAILED, f"declined: {reason}", changes)
+    return _Outcome(AnswerKind.DECLINED, f"declined: {reason}", {"last_error": reason})
 
 
 def _back_to_cart(error: OutOfStock) -> _Outcome:
-    changes: dict[str, Any] = {"outcome_unknown": None, "last_error": str(error)}
+    changes: dict[str, Any] = {
+        "last_error": str(error),
+        "unavailable": error.unavailable,
+        "cancellation": error.cancellation,
+    }
     if error.selection is not None:
         changes["cart"] = error.selection
-    return _Outcome(State.SELECTION, _out_of_stock(error), changes)
-
-
-def _new_action(action: PaymentAction) -> _Outcome:
-    changes = {"payment_action": action, "outcome_unknown": None}
-    return _Outcome(State.PAYMENT_PENDING, f"action {action.kind}", changes)
-
-
-_STILL_PENDING = _Outcome(
-    State.PAYMENT_PENDING,
-    "no order at Centra yet",
-    {"outcome_unknown": None},
-    only_from=State.PAYMENT_PENDING,
-)
+    items = ", ".join(f"{u.item} ({u.unavailable} unavailable)" for u in error.unavailable)
+    detail = f"out of stock: {items}" if items else "out of stock"
+    return _Outcome(AnswerKind.OUT_OF_STOCK, detail, changes)
 
 
 def _reasons(errors: Mapping[str, str]) -> str:
     return ", ".join(f"{field} {message}" for field, message in errors.items())
 
 
-def _out_of_stock(error: OutOfStock) -> str:
-    items = ", ".join(f"{u.item} ({u.unavailable} unavailable)" for u in error.unavailable)
-    return f"out of stock: {items}" if items else "out of stock"
+def _fingerprint(event: Event, checkout_id: str | None, params: Mapping[str, Any]) -> str:
+    request = {"event": event, "checkout": checkout_id, "params": codec.unstructure(dict(params))}
+    return hashlib.sha256(codec.dumps(request).encode()).hexdigest()
 
 
-def _fingerprint(command: str, params: Mapping[str, Any]) -> str:
-    canonical = codec.dumps({"command": command, "params": codec.unstructure(dict(params))})
-    return hashlib.sha256(canonical.encode()).hexdigest()
+__all__ = ["CheckoutCommands", "Command", "Commit", "Effect", "ServiceSettings", "Sleep", "Stored"]

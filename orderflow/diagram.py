@@ -17,7 +17,7 @@ def _edges() -> dict[tuple[State | None, State], list[Event]]:
     edges: dict[tuple[State | None, State], list[Event]] = {}
     for rule in FLOW:
         for source in rule.sources or (None,):
-            for dest in rule.dests:
+            for dest in rule.dests_from(source):
                 edges.setdefault((source, dest), []).append(rule.event)
     return edges
 
@@ -81,11 +81,22 @@ def dot(history: Iterable[TransitionRecord] = ()) -> str:
 
 
 def markdown_table() -> str:
-    """The event table as Markdown: event, from, to, effect, guards."""
-    rows = ["| event | from | to | effect | guards |", "|---|---|---|---|---|"]
+    """The event table as Markdown: event, from, Centra call, where each answer leads, guards."""
+    rows = [
+        "| event | from | Centra call | answer → state | guards |",
+        "|---|---|---|---|---|",
+    ]
     for rule in FLOW:
         sources = ", ".join(s.value for s in rule.sources) or "(new)"
-        dests = ", ".join(d.value for d in rule.dests)
+        call = f"`{rule.call.kind}`" if rule.call is not None else "none"
+        if rule.call is not None and rule.call.moves_money:
+            call += " (moves money)"
+        leads = ", ".join(
+            f"{answer} → {dest.value if dest is not None else 'same state'}"
+            for answer, dest in rule.leads.items()
+        )
         guards = ", ".join(g.__name__ for g in rule.guards)
-        rows.append(f"| `{rule.event}` | {sources} | {dests} | {rule.effect} | {guards} |")
+        if rule.while_unsettled:
+            guards = ", ".join(filter(None, (guards, "*allowed while a payment is in flight*")))
+        rows.append(f"| `{rule.event}` | {sources} | {call} | {leads} | {guards} |")
     return "\n".join(rows) + "\n"

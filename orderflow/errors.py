@@ -42,6 +42,24 @@ class EventNotAllowed(OrderflowError):
         )
 
 
+class PaymentInFlight(OrderflowError):
+    """An event was refused because a payment call's outcome is not settled yet.
+
+    ``call`` names the payment call (``start_payment`` or ``payment_result``) whose answer did
+    not come; only the payment events themselves and ``reconcile``, which ask Centra first, may
+    move the checkout until it is settled.
+    """
+
+    def __init__(self, checkout_id: str, event: str, call: str):
+        self.checkout_id = checkout_id
+        self.event = str(event)
+        self.call = str(call)
+        super().__init__(
+            f"{self.event!r} is refused: checkout {checkout_id} has a payment in flight "
+            f"(the outcome of {self.call} is unknown); reconcile it first"
+        )
+
+
 class GuardRefused(OrderflowError):
     """A guard refused the event; ``refusals`` lists every reason, each with code and field."""
 
@@ -110,6 +128,18 @@ class IdempotencyKeyReused(OrderflowError):
         )
 
 
+class IdempotencyKeyInFlight(OrderflowError):
+    """Another caller is running the command of this idempotency key and has not finished."""
+
+    def __init__(self, key: str, waited: float):
+        self.key = key
+        self.waited = waited
+        super().__init__(
+            f"idempotency key {key!r}: the first request with it is still running; "
+            f"gave up waiting after {waited:.1f}s (try again to get its result)"
+        )
+
+
 class ClaimTimeout(OrderflowError):
     """Another caller holds the payment-result claim and did not finish in time."""
 
@@ -148,7 +178,11 @@ class CentraError(OrderflowError):
 
 
 class OutOfStock(CentraError):
-    """Centra's 410: some items were unavailable and have been removed from the selection."""
+    """Centra's 410: some items were unavailable and have been removed from the selection.
+
+    ``cancellation`` is what a payment result's 410 says of the payment it cancelled (the
+    payment must be started again), kept as Centra sent it.
+    """
 
     def __init__(
         self,
@@ -156,9 +190,11 @@ class OutOfStock(CentraError):
         selection: SelectionResponse | None = None,
         endpoint: str = "",
         errors: Mapping[str, str] | None = None,
+        cancellation: Mapping[str, Any] | None = None,
     ):
         self.unavailable = tuple(unavailable)
         self.selection = selection
+        self.cancellation = dict(cancellation) if cancellation is not None else None
         super().__init__(
             410,
             errors or {"stock": "unavailable items"},
@@ -172,22 +208,37 @@ class AuthenticationFailed(CentraError):
 
 
 class CentraUnavailable(OrderflowError):
-    """Centra could not be reached or failed (5xx, network error, no answer).
+    """Centra could not be reached, was busy, or failed (429, 408, 425, 5xx, network errors).
 
-    Nothing was acted on when the request never left (a connection error); after a timeout
-    Centra may have acted. The service reads a cart back before reporting this for a cart
-    change, and payment calls raise ``OutcomeUnknown`` instead.
+    For a payment call this means Centra did not act (the request never left, or Centra said
+    so: 408, 425, 429); a payment call whose outcome is unknown raises ``OutcomeUnknown``
+    instead. For another call Centra may have acted after a timeout or a 5xx; the service
+    reads a cart back before reporting this for a cart change. ``retry_after`` is Centra's
+    ``Retry-After`` in seconds, when it sent one.
     """
 
-    def __init__(self, endpoint: str, reason: str, status: int | None = None):
+    def __init__(
+        self,
+        endpoint: str,
+        reason: str,
+        status: int | None = None,
+        *,
+        retry_after: float | None = None,
+    ):
         self.endpoint = endpoint
         self.reason = reason
         self.status = status
-        super().__init__(f"Centra unavailable at {endpoint}: {reason}")
+        self.retry_after = retry_after
+        later = f"; retry after {retry_after:g}s" if retry_after is not None else ""
+        super().__init__(f"Centra unavailable at {endpoint}: {reason}{later}")
 
 
 class OutcomeUnknown(OrderflowError):
-    """A payment call got no answer: Centra may or may not have acted; ``reconcile`` finds out."""
+    """A payment call got no definitive answer: Centra may or may not have acted.
+
+    A timeout, a 5xx, a 404 or 409, or an answer that cannot be read after the request was
+    sent. The checkout keeps its marker; ``reconcile`` (or the next payment call) asks Centra.
+    """
 
     def __init__(self, endpoint: str, reason: str):
         self.endpoint = endpoint

@@ -1,7 +1,9 @@
-"""The order flow: the one table of states, events, outcomes and guards.
+"""The order flow: the one table of states, events, guards, calls and where answers lead.
 
-Everything else is derived from ``FLOW``: the shared ``transitions`` Machine, the lookup the
-service fires events through, the diagrams and the README's table. Nothing restates it.
+Each ``Rule`` says from which states an event may fire, which Centra call it makes, and, for
+each kind of answer (``AnswerKind``), the state it leads to. Everything else is derived from
+``FLOW``: the shared ``transitions`` Machine, the lookup the service fires events through, every
+command's destination, the diagrams and the README's table. Nothing restates it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,23 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from transitions import Machine
 
-from orderflow.errors import EventNotAllowed, GuardRefused, Refusal
+from orderflow import limits
+from orderflow.address import Address
+from orderflow.calls import (
+    AddItem,
+    ApplyVoucher,
+    Call,
+    CreateSelection,
+    PaymentResult,
+    ReadSelection,
+    RemoveLine,
+    RemoveVoucher,
+    SetCheckoutFields,
+    SetCountry,
+    SetQuantity,
+    StartPayment,
+)
+from orderflow.errors import EventNotAllowed, GuardRefused, PaymentInFlight, Refusal, describe
 
 if TYPE_CHECKING:
     from orderflow.checkout import Checkout
@@ -50,8 +68,32 @@ class Event(StrEnum):
     FAIL_PAYMENT = "fail_payment"
     RETRY_PAYMENT = "retry_payment"
     RECONCILE = "reconcile"
+    REFRESH_ORDER = "refresh_order"
     CANCEL = "cancel"
     EXPIRE = "expire"
+
+
+class AnswerKind(StrEnum):
+    """What Centra's answer to an event's call amounts to; the table says where each leads."""
+
+    DONE = "done"
+    """The event makes no call: it is done when it fires."""
+    CART = "cart"
+    """Centra answered with the selection (a cart change, the shopper's details)."""
+    AWAITING_SHOPPER = "awaiting_shopper"
+    """A form, redirect, javascript or external action: the shopper must act at the provider."""
+    ORDER = "order"
+    """Centra holds an order for the selection (a success action, a receipt)."""
+    DECLINED = "declined"
+    """The payment was declined: a failed action, or a definitive refusal of the payment result."""
+    OUT_OF_STOCK = "out_of_stock"
+    """Centra's 410: unavailable items were removed; the shopper reviews the cart."""
+    NO_ORDER = "no_order"
+    """Centra's selection is not an order (yet): nothing to settle."""
+
+
+STAY: None = None
+"""In ``Rule.leads``: the checkout stays in the state it is in."""
 
 
 Guard = Callable[["Checkout", Mapping[str, Any]], Refusal | None]
@@ -64,6 +106,7 @@ _ITEM = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _REQUIRED_ADDRESS = ("email", "first_name", "last_name", "address1", "zip_code", "city", "country")
+_ADDRESS_TEXT = tuple(f for f in attrs.fields(Address) if f.name != "extra")
 
 
 def _camel(name: str) -> str:
@@ -74,48 +117,42 @@ def _camel(name: str) -> str:
 def item_known(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """The item id is a Centra item id (``<product>-<size>``, no spaces or slashes)."""
     item = params.get("item")
-    if not isinstance(item, str) or not _ITEM.match(item):
-        return Refusal("item_unknown", "item", f"not a Centra item id: {item!r}")
+    if not isinstance(item, str) or len(item) > limits.MAX_ID or not _ITEM.match(item):
+        return Refusal("item_unknown", "item", f"not a Centra item id: {describe(item)}")
     return None
 
 
 def quantity_positive(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
-    """An added quantity is a whole number of at least 1."""
-    quantity = params.get("quantity")
-    if type(quantity) is not int or quantity < 1:
-        return Refusal("quantity_invalid", "quantity", f"must be a whole number ≥ 1: {quantity!r}")
-    return None
+    """An added quantity is a whole number from 1 to 2**63-1."""
+    return limits.whole(params.get("quantity"), "quantity", least=1)
 
 
 def quantity_not_negative(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
-    """A new quantity is a whole number of at least 0 (0 removes the line)."""
-    quantity = params.get("quantity")
-    if type(quantity) is not int or quantity < 0:
-        return Refusal("quantity_invalid", "quantity", f"must be a whole number ≥ 0: {quantity!r}")
-    return None
+    """A new quantity is a whole number from 0 (which removes the line) to 2**63-1."""
+    return limits.whole(params.get("quantity"), "quantity", least=0)
 
 
 def line_known(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """The line is one of the cart's lines."""
     line = params.get("line")
     if not any(item.line == line for item in checkout.items):
-        return Refusal("line_unknown", "line", f"no line {line!r} in the selection")
+        return Refusal("line_unknown", "line", f"no line {describe(line)} in the selection")
     return None
 
 
 def voucher_given(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
-    """A voucher code is a non-empty string."""
+    """A voucher code is a non-empty string of at most 200 characters."""
     code = params.get("code")
     if not isinstance(code, str) or not code.strip():
         return Refusal("voucher_missing", "voucher", "a voucher code is required")
-    return None
+    return limits.text(code, "voucher", longest=limits.MAX_ID)
 
 
 def voucher_applied(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """The voucher to remove is applied to the selection."""
     code = params.get("code")
     if code not in checkout.voucher_codes:
-        return Refusal("voucher_not_applied", "voucher", f"voucher {code!r} is not applied")
+        return Refusal("voucher_not_applied", "voucher", f"voucher {describe(code)} is not applied")
     return None
 
 
@@ -123,8 +160,53 @@ def country_code(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | Non
     """The country is a two-letter ISO 3166 code in capitals."""
     country = params.get("country")
     if not isinstance(country, str) or not _COUNTRY.match(country):
-        return Refusal("country_invalid", "country", f"not a two-letter country code: {country!r}")
+        return Refusal(
+            "country_invalid", "country", f"not a two-letter country code: {describe(country)}"
+        )
     return None
+
+
+def details_storable(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
+    """Every text of the shopper's details is bounded and encodable; free-form parts are JSON."""
+    details = params["details"]
+    texts: list[tuple[str, Any]] = [
+        ("paymentMethod", details.payment_method),
+        ("paymentReturnPage", details.payment_return_page),
+        ("paymentFailedPage", details.payment_failed_page),
+        ("paymentMethodCallbackPage", details.payment_method_callback_page),
+        ("ipAddress", details.ip_address),
+    ]
+    for name, address in (
+        ("address", details.address),
+        ("shippingAddress", details.shipping_address),
+    ):
+        if address is not None:
+            texts.extend(
+                (f"{name}.{_camel(f.name)}", getattr(address, f.name)) for f in _ADDRESS_TEXT
+            )
+            if (problem := limits.json_value(address.extra, name)) is not None:
+                return problem
+    for field, value in texts:
+        if (problem := limits.text(value, field)) is not None:
+            return problem
+    free = {
+        "paymentMethodSpecificFields": details.payment_method_specific_fields,
+        "consents": details.consents,
+        "additionalFields": details.additional_fields,
+        "customerClubFields": details.customer_club_fields,
+        "extra": details.extra,
+    }
+    return limits.json_value(free, "details")
+
+
+def fields_storable(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
+    """The payment provider's fields are a JSON object every store and Centra take unchanged."""
+    fields = params.get("fields")
+    if not isinstance(fields, Mapping):
+        return Refusal(
+            "fields_invalid", "paymentMethodFields", f"expected an object: {describe(fields)}"
+        )
+    return limits.json_value(dict(fields), "paymentMethodFields")
 
 
 def has_items(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
@@ -137,17 +219,23 @@ def has_items(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
 def address_complete(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """The billing address has every field Centra requires."""
     address = params["details"].address
-    missing = [_camel(f) for f in _REQUIRED_ADDRESS if not (getattr(address, f) or "").strip()]
+    missing = [_camel(f) for f in _REQUIRED_ADDRESS if not _filled(getattr(address, f))]
     if missing:
         return Refusal("address_incomplete", "address", "missing " + ", ".join(missing))
     return None
 
 
+def _filled(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
 def email_plausible(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """The email looks like an address (something@domain.tld)."""
-    email = params["details"].address.email or ""
-    if email and not _EMAIL.match(email):
-        return Refusal("email_invalid", "address.email", f"not a plausible email: {email!r}")
+    email = params["details"].address.email
+    if _filled(email) and not _EMAIL.match(email):
+        return Refusal(
+            "email_invalid", "address.email", f"not a plausible email: {describe(email)}"
+        )
     return None
 
 
@@ -200,36 +288,69 @@ class TransitionRecord:
 
 @attrs.frozen
 class Rule:
-    """One row of the flow: an event, the states it may fire from, where it can lead."""
+    """One row of the flow: an event, the states it may fire from, its call, where answers lead.
+
+    ``call`` is the Centra call the event makes (``None``: it makes none, and is ``DONE`` when
+    it fires); ``leads`` maps each kind of answer it can get to the state it leads to (``STAY``:
+    the state it fired from). ``while_unsettled``: the event may fire while a payment call's
+    outcome is unknown (the payment events themselves, which ask Centra first, and reconcile);
+    every other event is refused with ``PaymentInFlight`` then.
+    """
 
     event: Event
     sources: tuple[State, ...]
-    dests: tuple[State, ...]
+    call: type[Call[Any]] | None
+    leads: Mapping[AnswerKind, State | None]
     effect: str
     guards: tuple[Guard, ...] = ()
+    while_unsettled: bool = False
+
+    @property
+    def dests(self) -> tuple[State, ...]:
+        """Every state the event can lead to from any of its sources, in table order."""
+        found: dict[State, None] = {}
+        for source in self.sources or (None,):
+            found.update(dict.fromkeys(self.dests_from(source)))
+        return tuple(found)
+
+    def dests_from(self, source: State | None) -> tuple[State, ...]:
+        """The states the event can lead to from ``source`` (``None``: a new checkout)."""
+        found: dict[State, None] = {}
+        for dest in self.leads.values():
+            state = dest if dest is not None else source
+            if state is not None:
+                found.setdefault(state, None)
+        return tuple(found)
 
 
 S = State
+K = AnswerKind
 _CART = (S.SELECTION,)
+_CHANGED = {K.CART: S.SELECTION}
+_DEPARTED = (S.SELECTION, S.CONFIRMED, S.PAYMENT_FAILED)
 
 FLOW: tuple[Rule, ...] = (
-    Rule(Event.OPEN, (), (S.SELECTION,), "create selection"),
-    Rule(Event.ADD_ITEM, _CART, _CART, "add item", (item_known, quantity_positive)),
+    Rule(Event.OPEN, (), CreateSelection, _CHANGED, "create selection"),
+    Rule(Event.ADD_ITEM, _CART, AddItem, _CHANGED, "add item", (item_known, quantity_positive)),
     Rule(
         Event.SET_QUANTITY,
         _CART,
-        _CART,
+        SetQuantity,
+        _CHANGED,
         "change line quantity",
         (line_known, quantity_not_negative),
     ),
-    Rule(Event.REMOVE_LINE, _CART, _CART, "remove line", (line_known,)),
-    Rule(Event.APPLY_VOUCHER, _CART, _CART, "add voucher", (voucher_given,)),
-    Rule(Event.REMOVE_VOUCHER, _CART, _CART, "remove voucher", (voucher_applied,)),
-    Rule(Event.SET_COUNTRY, _CART, _CART, "set country", (country_code,)),
+    Rule(Event.REMOVE_LINE, _CART, RemoveLine, _CHANGED, "remove line", (line_known,)),
+    Rule(Event.APPLY_VOUCHER, _CART, ApplyVoucher, _CHANGED, "add voucher", (voucher_given,)),
+    Rule(
+        Event.REMOVE_VOUCHER, _CART, RemoveVoucher, _CHANGED, "remove voucher", (voucher_applied,)
+    ),
+    Rule(Event.SET_COUNTRY, _CART, SetCountry, _CHANGED, "set country", (country_code,)),
     Rule(
         Event.CONFIRM,
         _CART,
-        (S.CONFIRMED,),
+        SetCheckoutFields,
+        {K.CART: S.CONFIRMED},
         "send checkout fields",
         (
             has_items,
@@ -238,33 +359,61 @@ FLOW: tuple[Rule, ...] = (
             terms_accepted,
             payment_method_available,
             ship_to_allowed,
+            details_storable,
         ),
     ),
-    Rule(Event.REOPEN, (S.CONFIRMED, S.PAYMENT_FAILED), _CART, "none"),
+    Rule(Event.REOPEN, (S.CONFIRMED, S.PAYMENT_FAILED), None, {K.DONE: S.SELECTION}, "none"),
     Rule(
         Event.START_PAYMENT,
         (S.CONFIRMED,),
-        (S.PAYMENT_PENDING, S.PAID, S.PAYMENT_FAILED, S.SELECTION),
+        StartPayment,
+        {
+            K.AWAITING_SHOPPER: S.PAYMENT_PENDING,
+            K.ORDER: S.PAID,
+            K.DECLINED: S.PAYMENT_FAILED,
+            K.OUT_OF_STOCK: S.SELECTION,
+        },
         "start payment",
+        while_unsettled=True,
     ),
-    # payment_pending is a destination too: Centra rarely answers a payment result with a new
-    # action (a redirect), and the shopper must follow it before the order exists.
+    # An action answer leads back to payment_pending: Centra rarely answers a payment result
+    # with a new action (a redirect), and the shopper must follow it before the order exists.
     Rule(
         Event.COMPLETE_PAYMENT,
         (S.PAYMENT_PENDING, S.PAYMENT_FAILED),
-        (S.PAID, S.PAYMENT_FAILED, S.SELECTION, S.PAYMENT_PENDING),
+        PaymentResult,
+        {
+            K.ORDER: S.PAID,
+            K.DECLINED: S.PAYMENT_FAILED,
+            K.OUT_OF_STOCK: S.SELECTION,
+            K.AWAITING_SHOPPER: S.PAYMENT_PENDING,
+        },
         "payment result, at most once per order",
+        (fields_storable,),
+        while_unsettled=True,
     ),
-    Rule(Event.FAIL_PAYMENT, (S.PAYMENT_PENDING,), (S.PAYMENT_FAILED,), "none"),
-    Rule(Event.RETRY_PAYMENT, (S.PAYMENT_FAILED,), (S.CONFIRMED,), "none"),
+    Rule(Event.FAIL_PAYMENT, (S.PAYMENT_PENDING,), None, {K.DONE: S.PAYMENT_FAILED}, "none"),
+    Rule(Event.RETRY_PAYMENT, (S.PAYMENT_FAILED,), None, {K.DONE: S.CONFIRMED}, "none"),
+    # Wherever a payment call's outcome can be unknown: Centra's selection tells.
     Rule(
         Event.RECONCILE,
-        (S.PAYMENT_PENDING,),
-        (S.PAID, S.PAYMENT_PENDING),
-        "read the receipt: did it become an order?",
+        (S.CONFIRMED, S.PAYMENT_PENDING, S.PAYMENT_FAILED),
+        ReadSelection,
+        {K.ORDER: S.PAID, K.NO_ORDER: STAY},
+        "read the selection: did it become an order?",
+        while_unsettled=True,
     ),
-    Rule(Event.CANCEL, (S.SELECTION, S.CONFIRMED, S.PAYMENT_FAILED), (S.CANCELLED,), "none"),
-    Rule(Event.EXPIRE, (S.SELECTION, S.CONFIRMED, S.PAYMENT_FAILED), (S.CANCELLED,), "none"),
+    # A paid checkout holds its order; Centra may change the order's status later (a Hold
+    # cleared, the payment confirmed), which a webhook tells: read the order again.
+    Rule(
+        Event.REFRESH_ORDER,
+        (S.PAID,),
+        ReadSelection,
+        {K.ORDER: STAY},
+        "read the order again: its status changed",
+    ),
+    Rule(Event.CANCEL, _DEPARTED, None, {K.DONE: S.CANCELLED}, "none"),
+    Rule(Event.EXPIRE, _DEPARTED, None, {K.DONE: S.CANCELLED}, "none"),
 )
 
 INITIAL = State.SELECTION
@@ -277,7 +426,7 @@ def _build_machine() -> Machine:
         {"trigger": rule.event.value, "source": source.value, "dest": dest.value}
         for rule in FLOW
         for source in rule.sources
-        for dest in rule.dests
+        for dest in rule.dests_from(source)
     ]
     return Machine(
         model=None,
@@ -320,14 +469,31 @@ def destinations(state: State, event: Event) -> frozenset[State]:
     return _ALLOWED.get((state, event), frozenset())
 
 
+def lead(event: Event, answer: AnswerKind, source: State) -> State:
+    """The state ``answer`` leads to when ``event`` fired from ``source``.
+
+    Raises ``EventNotAllowed`` when the table has no such answer for the event.
+    """
+    leads = RULES[event].leads
+    if answer not in leads:
+        raise EventNotAllowed(None, source, f"{event} answered {answer}", allowed_events(source))
+    dest = leads[answer]
+    return source if dest is None else dest
+
+
 def check(checkout: Checkout, event: Event, params: Mapping[str, Any] | None = None) -> None:
     """Refuse ``event`` unless the flow allows it and every guard passes.
 
-    Raises ``EventNotAllowed`` (naming the allowed events) or ``GuardRefused`` (every reason).
+    Raises ``EventNotAllowed`` (naming the allowed events), ``PaymentInFlight`` (a payment
+    call's outcome is unsettled and the event is not one that settles it) or ``GuardRefused``
+    (every reason).
     """
     if (checkout.state, event) not in _ALLOWED:
         raise EventNotAllowed(checkout.id, checkout.state, event, allowed_events(checkout.state))
-    guards = RULES[event].guards
+    rule = RULES[event]
+    if checkout.outcome_unknown is not None and not rule.while_unsettled:
+        raise PaymentInFlight(checkout.id, event, checkout.outcome_unknown)
+    guards = rule.guards
     if guards:
         given = params or {}
         refusals = [r for guard in guards if (r := guard(checkout, given)) is not None]

@@ -42,6 +42,7 @@ class FormAction:
     form_html: str
     form_fields: dict[str, Any] | None = None
     form_url: str | None = None
+    form_type: str | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
@@ -66,6 +67,15 @@ class JavascriptAction:
 
 
 @attrs.frozen
+class ExternalAction:
+    """``external``: the External Payment plugin takes over; the shop's own provider flow runs."""
+
+    kind: ClassVar[str] = "external"
+    selection: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
 class SuccessAction:
     """``success``: paid already; the order itself is the receipt."""
 
@@ -75,17 +85,35 @@ class SuccessAction:
 
 @attrs.frozen
 class FailedAction:
-    """``failed``: the payment failed; ``errors`` says why (``{"paymentMethod": "failed"}``)."""
+    """``failed``: the payment was declined; ``errors`` says why (``{"paymentMethod": "failed"}``)
+    and ``messages`` what to show. The Shop API sends a decline as an error body with these."""
 
     kind: ClassVar[str] = "failed"
     errors: dict[str, str] = attrs.field(factory=dict)
+    messages: tuple[str, ...] | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
+    @property
+    def reason(self) -> str:
+        """One line saying why: the messages, else the field errors."""
+        if self.messages:
+            return "; ".join(self.messages)
+        return ", ".join(f"{field} {message}" for field, message in self.errors.items()) or "failed"
 
-PaymentAction = FormAction | RedirectAction | JavascriptAction | SuccessAction | FailedAction
+
+PaymentAction = (
+    FormAction | RedirectAction | JavascriptAction | ExternalAction | SuccessAction | FailedAction
+)
 """What starting a payment answers: one action for the shopper's browser."""
 
 ACTION_TYPES: dict[str, type[PaymentAction]] = {
     cls.kind: cls
-    for cls in (FormAction, RedirectAction, JavascriptAction, SuccessAction, FailedAction)
+    for cls in (
+        FormAction,
+        RedirectAction,
+        JavascriptAction,
+        ExternalAction,
+        SuccessAction,
+        FailedAction,
+    )
 }

@@ -2,152 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import attrs
 
+from orderflow.calls import Call
 from orderflow.checkout import Checkout
-from orderflow.payment import PaymentAction, PaymentRequest
-from orderflow.receipt import Receipt
-from orderflow.selection import SelectionResponse
+from orderflow.flow import State
+
+A = TypeVar("A")
 
 
 class Transport(Protocol):
-    """Centra's calls the flow needs, answering core types.
+    """Carries one Centra call and returns its answer: ``send(AddItem(...))`` is a cart.
 
-    Every method raises only core errors: ``CentraError`` (Centra refused; ``errors`` keeps its
-    ``{field: message}``), ``OutOfStock`` (410: items removed, ``selection`` is the new cart),
-    ``AuthenticationFailed`` (401/403), ``CentraUnavailable`` (5xx or network; after a timeout
-    Centra may have acted),
-    ``OutcomeUnknown`` (a payment call got no answer; Centra may have acted) and
-    ``PayloadError`` (Centra's answer does not fit the type).
+    Raises only core errors, told apart at the adapter's border:
+
+    - ``CentraError``: Centra answered and will not act (field errors, a declined payment
+      result); ``OutOfStock`` (410: items removed, ``selection`` is the new cart) and
+      ``AuthenticationFailed`` (401/403: the key or the origin) are kinds of it.
+    - ``CentraUnavailable``: Centra did not act, or (for a call that is not a payment) may have:
+      unreachable, busy (408, 425, 429 with ``retry_after``) or failing (5xx).
+    - ``OutcomeUnknown``: a call that moves money (``call.moves_money``) was sent and no
+      definitive answer came (a timeout, a 5xx, 404, 409, an answer that cannot be read).
+    - ``PayloadError``: an answer of any other call does not fit its type.
+
+    A payment answer that shows an order is an order, even when parts of it do not decode:
+    those are kept raw on the receipt, never a reason to drop it.
     """
 
-    def create_selection(self) -> SelectionResponse:
-        """Create a new, empty selection."""
-        ...
-
-    def add_item(self, selection: str, item: str, quantity: int) -> SelectionResponse:
-        """Add ``quantity`` of ``item`` (``<product>-<size>``); unknown items are a field error."""
-        ...
-
-    def set_quantity(self, selection: str, line: str, quantity: int) -> SelectionResponse:
-        """Set a line's quantity; 0 removes the line."""
-        ...
-
-    def remove_line(self, selection: str, line: str) -> SelectionResponse:
-        """Remove a line."""
-        ...
-
-    def apply_voucher(self, selection: str, code: str) -> SelectionResponse:
-        """Add a voucher; an unknown code is a field error on ``voucher``."""
-        ...
-
-    def remove_voucher(self, selection: str, code: str) -> SelectionResponse:
-        """Remove a voucher."""
-        ...
-
-    def set_country(self, selection: str, country: str) -> SelectionResponse:
-        """Set the shopper's country (prices, methods and ``location.shipTo`` follow it)."""
-        ...
-
-    def set_checkout_fields(self, selection: str, details: PaymentRequest) -> SelectionResponse:
-        """Send the shopper's details (address, payment method) before paying."""
-        ...
-
-    def start_payment(self, selection: str, request: PaymentRequest) -> PaymentAction:
-        """Start the payment: the final stock and field check, then one action for the browser.
-
-        Raises ``OutOfStock`` with the reduced selection; ``OutcomeUnknown`` when no answer came.
-        """
-        ...
-
-    def payment_result(self, selection: str, fields: Mapping[str, str]) -> Receipt | PaymentAction:
-        """Post the provider's answer; the order's receipt, or (rarely) a new action.
-
-        Call it at most once per order. A declined payment raises ``CentraError``; ``OutOfStock``
-        and ``OutcomeUnknown`` as for ``start_payment``.
-        """
-        ...
-
-    def read_selection(self, selection: str) -> SelectionResponse:
-        """Read the selection as it is now.
-
-        Once the selection became an order Centra answers with the order instead, which
-        raises ``CentraError``: ask ``read_receipt`` whether it became an order.
-        """
-        ...
-
-    def read_receipt(self, selection: str) -> Receipt | None:
-        """The order's receipt if the selection became an order, else ``None``.
-
-        Centra answers 404 both for a selection that is not an order yet and for one it
-        does not know: both are ``None``.
-        """
+    def send(self, call: Call[A]) -> A:
+        """Carry ``call`` to Centra; its typed answer."""
         ...
 
 
 class AsyncTransport(Protocol):
     """``Transport``, awaited: the same calls, answers and errors."""
 
-    async def create_selection(self) -> SelectionResponse:
-        """See ``Transport.create_selection``."""
-        ...
-
-    async def add_item(self, selection: str, item: str, quantity: int) -> SelectionResponse:
-        """See ``Transport.add_item``."""
-        ...
-
-    async def set_quantity(self, selection: str, line: str, quantity: int) -> SelectionResponse:
-        """See ``Transport.set_quantity``."""
-        ...
-
-    async def remove_line(self, selection: str, line: str) -> SelectionResponse:
-        """See ``Transport.remove_line``."""
-        ...
-
-    async def apply_voucher(self, selection: str, code: str) -> SelectionResponse:
-        """See ``Transport.apply_voucher``."""
-        ...
-
-    async def remove_voucher(self, selection: str, code: str) -> SelectionResponse:
-        """See ``Transport.remove_voucher``."""
-        ...
-
-    async def set_country(self, selection: str, country: str) -> SelectionResponse:
-        """See ``Transport.set_country``."""
-        ...
-
-    async def set_checkout_fields(
-        self, selection: str, details: PaymentRequest
-    ) -> SelectionResponse:
-        """See ``Transport.set_checkout_fields``."""
-        ...
-
-    async def start_payment(self, selection: str, request: PaymentRequest) -> PaymentAction:
-        """See ``Transport.start_payment``."""
-        ...
-
-    async def payment_result(
-        self, selection: str, fields: Mapping[str, str]
-    ) -> Receipt | PaymentAction:
-        """See ``Transport.payment_result``."""
-        ...
-
-    async def read_selection(self, selection: str) -> SelectionResponse:
-        """See ``Transport.read_selection``."""
-        ...
-
-    async def read_receipt(self, selection: str) -> Receipt | None:
-        """See ``Transport.read_receipt``."""
+    async def send(self, call: Call[A]) -> A:
+        """See ``Transport.send``."""
         ...
 
 
 @attrs.frozen
 class Claim:
-    """A lease on a checkout: ``owner`` may call payment-result until ``expires_at``."""
+    """A lease on a checkout: ``owner`` may make a payment call until ``expires_at``."""
 
     checkout_id: str
     owner: str
@@ -156,18 +56,30 @@ class Claim:
 
 @attrs.frozen
 class IdempotencyRecord:
-    """The first result of a command sent with an idempotency key."""
+    """What a store holds under an idempotency key: the request's fingerprint and its result.
+
+    ``result`` is ``None`` while the first request runs: ``owner`` reserved the key until
+    ``lease_until`` (a caller whose lease lapsed died; the next one takes over, and
+    ``attempt`` counts the takeovers from 1). ``checkout_id`` is the checkout the command acts
+    on, when there is one (erasing a checkout erases its records). The record is kept until
+    ``expires_at``.
+    """
 
     key: str
     fingerprint: str
-    result: str
+    owner: str
+    lease_until: datetime
     expires_at: datetime
+    result: str | None = None
+    checkout_id: str | None = None
+    attempt: int = 1
 
 
 class Store(Protocol):
     """Keeps checkouts between requests, safely shared by threads and processes.
 
-    Raises only core errors; nothing of the database library leaks out.
+    Raises only core errors (``CheckoutNotFound``, ``ConcurrencyConflict``, ``StoreError``);
+    nothing of the database library leaks out. Times are timezone-aware.
     """
 
     def load(self, checkout_id: str) -> Checkout:
@@ -184,6 +96,26 @@ class Store(Protocol):
         """
         ...
 
+    def find(
+        self,
+        *,
+        state: State | str | None = None,
+        outcome_unknown: bool | None = None,
+        updated_before: datetime | None = None,
+        order: str | None = None,
+        selection: str | None = None,
+        limit: int = 100,
+    ) -> list[Checkout]:
+        """Stored checkouts matching every filter given, least recently updated first.
+
+        ``state``: in that state (a ``State`` or its value); ``outcome_unknown``: with (True)
+        or without (False) an unsettled payment call; ``updated_before``: last saved before
+        that time; ``order``: whose receipt is that Centra order; ``selection``: of that Centra
+        selection; at most ``limit`` (1 to 10,000). Raises ``ValueError`` for an unknown state
+        or a limit out of range.
+        """
+        ...
+
     def acquire_claim(self, checkout_id: str, owner: str, now: datetime, lease: timedelta) -> Claim:
         """Take or renew the claim on a checkout, atomically.
 
@@ -197,22 +129,94 @@ class Store(Protocol):
         """Give up ``owner``'s claim; does nothing if ``owner`` does not hold it."""
         ...
 
-    def recall(self, key: str, now: datetime) -> IdempotencyRecord | None:
-        """The record stored under an idempotency key, unless absent or expired."""
-        ...
+    def reserve(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord:
+        """Reserve ``record.key`` for ``record.owner``, atomically; the record in force after.
 
-    def remember(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord:
-        """Store ``record`` unless an unexpired one has the key; return the one in force."""
-        ...
-
-    def purge(self, now: datetime) -> int:
-        """Remove claims and idempotency records that expired at or before ``now``.
-
-        Returns how many were removed, claims and records together. Unexpired ones stay, so
-        a live claim still blocks other owners and a live record is still recalled; checkouts
-        are never removed. Both removals happen atomically, or not at all. Raises
-        ``StoreError`` when the database fails.
+        ``record`` has no result. When no unexpired record has the key, ``record`` is stored.
+        When one is running (no result) and its ``lease_until`` has passed, its owner died:
+        it becomes ``record.owner``'s with ``record.lease_until`` and ``attempt`` one more,
+        keeping its fingerprint. Otherwise the stored record is returned unchanged. The caller
+        holds the key exactly when the returned ``owner`` is its own and ``result`` is None.
         """
+        ...
+
+    def complete(self, key: str, owner: str, result: str) -> bool:
+        """Store ``result`` under ``key`` if ``owner`` holds it; whether it did."""
+        ...
+
+    def abandon(self, key: str, owner: str) -> None:
+        """Remove ``owner``'s running reservation of ``key`` (its command failed, acting on
+        nothing a retry must not repeat); does nothing if ``owner`` does not hold it."""
+        ...
+
+    def forget(self, checkout_id: str) -> int:
+        """Remove every idempotency record of ``checkout_id`` (they hold copies of it); how many."""
+        ...
+
+    def purge(self, now: datetime, *, finished_before: datetime | None = None) -> int:
+        """Remove claims and idempotency records that expired at or before ``now``; how many.
+
+        With ``finished_before``, also checkouts in a final state (paid, cancelled) last saved
+        before it, with their records. Unexpired claims and records stay, so a live claim still
+        blocks other owners and a live record is still recalled. Everything happens atomically,
+        or not at all. Raises ``StoreError`` when the database fails.
+        """
+        ...
+
+
+class AsyncStore(Protocol):
+    """``Store`` for asyncio services: the same methods, answers and errors, awaited; a call
+    never blocks the event loop."""
+
+    async def load(self, checkout_id: str) -> Checkout:
+        """See ``Store.load``."""
+        ...
+
+    async def save(self, checkout: Checkout, expected_version: int) -> Checkout:
+        """See ``Store.save``."""
+        ...
+
+    async def find(
+        self,
+        *,
+        state: State | str | None = None,
+        outcome_unknown: bool | None = None,
+        updated_before: datetime | None = None,
+        order: str | None = None,
+        selection: str | None = None,
+        limit: int = 100,
+    ) -> list[Checkout]:
+        """See ``Store.find``."""
+        ...
+
+    async def acquire_claim(
+        self, checkout_id: str, owner: str, now: datetime, lease: timedelta
+    ) -> Claim:
+        """See ``Store.acquire_claim``."""
+        ...
+
+    async def release_claim(self, checkout_id: str, owner: str) -> None:
+        """See ``Store.release_claim``."""
+        ...
+
+    async def reserve(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord:
+        """See ``Store.reserve``."""
+        ...
+
+    async def complete(self, key: str, owner: str, result: str) -> bool:
+        """See ``Store.complete``."""
+        ...
+
+    async def abandon(self, key: str, owner: str) -> None:
+        """See ``Store.abandon``."""
+        ...
+
+    async def forget(self, checkout_id: str) -> int:
+        """See ``Store.forget``."""
+        ...
+
+    async def purge(self, now: datetime, *, finished_before: datetime | None = None) -> int:
+        """See ``Store.purge``."""
         ...
 
 

@@ -44,23 +44,37 @@ Line = Item
 
 @attrs.frozen
 class Voucher:
-    """A voucher applied to a selection."""
+    """A voucher applied to a selection (``type`` is ``"code"`` for one the shopper entered)."""
 
     voucher: str
     description: str | None = None
     price_off: Money | None = None
+    type: str | None = None
+    shipping_discount: Money | None = None
+    expiry_date: str | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
 @attrs.frozen
 class Discounts:
-    """The discounts on a selection or order."""
+    """The discounts on a selection or order.
+
+    Older instances send ``vouchers`` and ``automaticDiscounts`` as lists; newer ones as
+    objects keyed by voucher code and by id. Both are kept as they came (``codes`` reads
+    either).
+    """
 
     any_discount: bool
     discount: Money
-    vouchers: tuple[Voucher, ...] = ()
-    automatic_discounts: tuple[dict[str, Any], ...] = ()
+    vouchers: tuple[Voucher, ...] | dict[str, Voucher] = ()
+    automatic_discounts: tuple[dict[str, Any], ...] | dict[str, dict[str, Any]] = ()
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes of the vouchers applied, in Centra's order."""
+        vouchers = self.vouchers.values() if isinstance(self.vouchers, dict) else self.vouchers
+        return tuple(v.voucher for v in vouchers)
 
 
 @attrs.frozen
@@ -86,13 +100,18 @@ class Totals:
 
 @attrs.frozen
 class Receipt:
-    """The order: what a successful payment result (or a later receipt read) answers with."""
+    """The order: what a successful payment result (or a later receipt read) answers with.
+
+    Centra's answer showing an order is kept even when parts of it do not decode: those parts
+    are then absent here (``totals`` ``None``, ``items`` empty, ...) and kept as they came in
+    ``undecoded``, by their wire key.
+    """
 
     order: str
-    status: str
-    currency: str
-    items: tuple[Item, ...]
-    totals: Totals
+    status: str = ""
+    currency: str = ""
+    items: tuple[Item, ...] = ()
+    totals: Totals | None = None
     status_description: str | None = None
     message: str | None = None
     date: str | None = None
@@ -114,4 +133,5 @@ class Receipt:
     shipments: tuple[dict[str, Any], ...] = ()
     payment_method_data: dict[str, Any] | None = None
     currency_format: CurrencyFormat | None = None
+    undecoded: dict[str, Any] | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)

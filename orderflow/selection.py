@@ -72,13 +72,18 @@ class UnavailableItem:
 
 @attrs.frozen
 class SelectionResponse:
-    """What a cart-changing call answers: the selection and what the checkout can use with it."""
+    """What a cart-changing call answers: the selection and what the checkout can use with it.
+
+    ``unavailable`` lists what Centra left out for want of stock (its aggressive stock mode
+    answers a cart change 200 with such a list).
+    """
 
     selection: Selection
     payment_methods: tuple[PaymentMethod, ...] = ()
     shipping_methods: tuple[ShippingMethod, ...] = ()
     location: Location | None = None
     token: str | None = None
+    unavailable: tuple[UnavailableItem, ...] = ()
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
     @property

@@ -1,29 +1,91 @@
-"""Test helpers shared by the unit and contract suites."""
+"""Test transports shared by the unit and contract suites: each wraps a real ``Transport``."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import attrs
 
-from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.calls import Call, CallKind
 from orderflow.errors import OutcomeUnknown
+from orderflow.ports import Transport
+
+A = TypeVar("A")
 
 
 @attrs.define
 class LosesAnswers:
-    """A transport whose named calls reach the fake, but whose answers never come back."""
+    """A transport whose calls of the kinds in ``lose`` reach Centra, but whose answers never
+    come back (a read timeout after Centra acted)."""
 
-    inner: FakeCentra
-    lose: set[str]
+    inner: Transport
+    lose: set[CallKind]
+
+    def send(self, call: Call[A]) -> A:
+        answer = self.inner.send(call)
+        if call.kind in self.lose:
+            raise OutcomeUnknown(call.label, "read timed out")
+        return answer
+
+
+Scripted = Exception | Callable[[Call[Any]], Any]
+"""What a ``Script`` does instead of carrying a call: raise the error, or answer the callable's
+result (which may carry the call on first: ``lambda call: inner.send(call)``)."""
+
+
+@attrs.define
+class Script:
+    """A transport that answers the next calls of each kind from ``script`` (in order), then
+    carries the rest to ``inner``. ``sent`` lists every call that reached ``inner``."""
+
+    inner: Transport
+    script: Mapping[CallKind, Iterable[Scripted]]
+    sent: list[Call[Any]] = attrs.field(factory=list)
+    _queues: dict[CallKind, deque[Scripted]] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._queues = {kind: deque(steps) for kind, steps in self.script.items()}
+
+    def send(self, call: Call[A]) -> A:
+        queue = self._queues.get(call.kind)
+        if queue:
+            step = queue.popleft()
+            if isinstance(step, Exception):
+                raise step
+            answer: A = step(call)
+            return answer
+        self.sent.append(call)
+        return self.inner.send(call)
+
+    def carry(self, call: Call[Any]) -> Any:
+        """Carry ``call`` to ``inner`` (for scripts that act and then answer otherwise)."""
+        self.sent.append(call)
+        return self.inner.send(call)
+
+
+@attrs.define
+class Awaited:
+    """An ``AsyncTransport`` over a sync one, for driving the async service in tests."""
+
+    inner: Transport
+
+    async def send(self, call: Call[A]) -> A:
+        return self.inner.send(call)
+
+
+@attrs.define
+class AwaitedStore:
+    """An ``AsyncStore`` over a sync in-memory one, sharing its state (tests assert on the
+    sync store while the async service writes through this one)."""
+
+    inner: Any
 
     def __getattr__(self, name: str) -> Any:
-        call = getattr(self.inner, name)
-        if name not in self.lose:
-            return call
+        method = getattr(self.inner, name)
 
-        def lost(*args: Any) -> Any:
-            call(*args)
-            raise OutcomeUnknown(name, "read timed out")
+        async def awaited(*args: Any, **kwargs: Any) -> Any:
+            return method(*args, **kwargs)
 
-        return lost
+        return awaited

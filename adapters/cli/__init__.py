@@ -1,7 +1,7 @@
 """The ``orderflow`` command: the composition root that wires adapters to the core.
 
-One module per command group (``demo``, ``cassette``, ``db``, ``diagram``, ``server``), each
-adding its subcommands with ``register``. A user's mistake prints one line
+One module per command group (``demo``, ``jobs``, ``cassette``, ``db``, ``diagram``,
+``server``), each adding its subcommands with ``register``. A user's mistake prints one line
 (``orderflow: error: ...``) and exits 2; a failure exits 1; neither shows a traceback.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 import orderflow
-from orderflow.adapters.cli import cassette, db, demo, diagram, server
+from orderflow.adapters.cli import cassette, db, demo, diagram, jobs, server
 from orderflow.adapters.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {orderflow.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (demo, cassette, db, server, diagram):
+    for group in (demo, jobs, cassette, db, server, diagram):
         group.register(commands)
     return parser
 

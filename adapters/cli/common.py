@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from orderflow.adapters.stores.postgres import PostgresStore
+    from orderflow.adapters.stores.sqlite import SQLiteStore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -35,3 +39,35 @@ def existing_file(option: str, path: str) -> Path:
     if not found.is_file():
         raise UserError(f"{option} {path}: no such file")
     return found
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """``--sqlite PATH`` or ``--dsn DSN`` (with ``--schema``): the store a command works on."""
+    parser.add_argument("--sqlite", metavar="PATH", help="a SQLite store's file")
+    parser.add_argument("--dsn", help="a PostgreSQL store's connection string")
+    parser.add_argument("--schema", help="the PostgreSQL schema of the store's tables")
+
+
+def open_store(args: argparse.Namespace) -> SQLiteStore | PostgresStore:
+    """The store ``--sqlite`` or ``--dsn`` names; ``UserError`` unless exactly one is given."""
+    if bool(args.dsn) == bool(args.sqlite):
+        raise UserError("give one store: --sqlite PATH or --dsn DSN (PostgreSQL)")
+    if args.sqlite:
+        if args.schema:
+            raise UserError("--schema is for a PostgreSQL store (--dsn)")
+        from orderflow.adapters.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(existing_file("--sqlite", args.sqlite))
+    return postgres_store(args.dsn, args.schema)
+
+
+def postgres_store(dsn: str, schema: str | None) -> PostgresStore:
+    """The PostgreSQL store of ``dsn`` and ``schema``."""
+    try:
+        from orderflow.adapters.stores.postgres import PostgresStore
+    except ImportError:
+        raise MissingExtra("a PostgreSQL store", "postgres") from None
+    try:
+        return PostgresStore(dsn, schema=schema)
+    except ValueError as error:
+        raise UserError(f"--schema: {error}") from None

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from orderflow.adapters.cli.common import MissingExtra, UserError, existing_file
+from orderflow.adapters.cli.common import add_store_options, open_store, postgres_store
+from orderflow.adapters.cli.jobs import duration
 from orderflow.clock import SystemClock
-
-if TYPE_CHECKING:
-    from orderflow.adapters.stores.postgres import PostgresStore
-    from orderflow.adapters.stores.sqlite import SQLiteStore
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,8 +21,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     init = actions.add_parser(
         "init",
         help="create the store's tables (idempotent)",
-        description="Create the PostgreSQL store's tables, once, before the first service "
-        "instance starts; safe to run again and concurrently.",
+        description="Create (or upgrade) the PostgreSQL store's tables, once, before the first "
+        "service instance starts; safe to run again and concurrently.",
     )
     init.add_argument("--dsn", required=True, help="PostgreSQL connection string")
     init.add_argument("--schema", help="PostgreSQL schema to create them in (default: search path)")
@@ -33,30 +30,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     purge = actions.add_parser(
         "purge",
         help="remove expired claims and idempotency keys (run it periodically)",
-        description="Remove expired payment claims and idempotency keys from a store; "
-        "a job for cron. Checkouts are never removed.",
+        description="Remove expired payment claims and idempotency keys from a store; with "
+        "--finished-older-than, also paid and cancelled checkouts not updated for that long. "
+        "A job for cron.",
     )
-    purge.add_argument("--dsn", help="PostgreSQL connection string")
-    purge.add_argument("--schema", help="the PostgreSQL schema of the tables")
-    purge.add_argument("--sqlite", metavar="PATH", help="a SQLite store's file instead")
+    add_store_options(purge)
+    purge.add_argument(
+        "--finished-older-than",
+        type=duration,
+        metavar="AGE",
+        help="also remove paid and cancelled checkouts not updated for AGE (e.g. 365d)",
+    )
     purge.set_defaults(run=run_purge)
-
-
-def postgres_store(args: argparse.Namespace) -> PostgresStore:
-    """The PostgreSQL store ``--dsn`` and ``--schema`` name."""
-    try:
-        from orderflow.adapters.stores.postgres import PostgresStore
-    except ImportError:
-        raise MissingExtra(f"db {args.db_command}", "postgres") from None
-    try:
-        return PostgresStore(args.dsn, schema=args.schema)
-    except ValueError as error:
-        raise UserError(f"--schema: {error}") from None
 
 
 def run_init(args: argparse.Namespace, out: TextIO) -> int:
     """Create the PostgreSQL store's tables."""
-    with postgres_store(args) as store:
+    with postgres_store(args.dsn, args.schema) as store:
         store.create_schema()
     where = f"schema {args.schema}" if args.schema else "the search path's schema"
     print(f"orderflow tables ready in {where}", file=out)
@@ -64,17 +54,13 @@ def run_init(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_purge(args: argparse.Namespace, out: TextIO) -> int:
-    """Remove expired claims and idempotency keys from a store (for a periodic job)."""
-    if bool(args.dsn) == bool(args.sqlite):
-        raise UserError("db purge needs one store: --dsn DSN (PostgreSQL) or --sqlite PATH")
-    store: SQLiteStore | PostgresStore
-    if args.sqlite:
-        from orderflow.adapters.stores.sqlite import SQLiteStore
-
-        store = SQLiteStore(existing_file("--sqlite", args.sqlite))
-    else:
-        store = postgres_store(args)
-    with store:
-        removed = store.purge(SystemClock().now())
-    print(f"removed {removed} expired claims and idempotency keys", file=out)
+    """Remove expired claims and idempotency keys (and old finished checkouts) from a store."""
+    now = SystemClock().now()
+    finished = now - args.finished_older_than if args.finished_older_than is not None else None
+    with open_store(args) as store:
+        removed = store.purge(now, finished_before=finished)
+    what = "expired claims and idempotency keys"
+    if finished is not None:
+        what += f", and finished checkouts not updated since {finished:%Y-%m-%d %H:%M} UTC"
+    print(f"removed {removed}: {what}", file=out)
     return 0

@@ -109,9 +109,12 @@ def receipt_lines(receipt: Receipt) -> list[str]:
             f"  {item.quantity} x {item.item} {name} ({item.sku})  {_display(item.total_price)}"
         )
     totals = receipt.totals
-    tax = totals.grand_total_price_tax
-    of_which = f", of which tax {_display(tax)}" if tax else ""
-    lines.append(f"  total {_display(totals.grand_total_price)}{of_which}")
+    if totals is not None:
+        tax = totals.grand_total_price_tax
+        of_which = f", of which tax {_display(tax)}" if tax else ""
+        lines.append(f"  total {_display(totals.grand_total_price)}{of_which}")
+    if receipt.undecoded:
+        lines.append(f"  (kept as Centra sent them: {', '.join(receipt.undecoded)})")
     return lines
 
 

@@ -1,5 +1,5 @@
-"""The fake Centra's shop: catalog items, price lists, countries and their VAT, vouchers,
-shipping and payment methods, and the seed's catalog (``Catalog.seeded()``).
+"""The fake Centra's shop: catalog items, price lists, countries and their VAT, vouchers and
+automatic discounts, shipping and payment methods, and the seed's catalog (``Catalog.seeded()``).
 
 A catalog is frozen and shared between fakes; ``pricing`` prices a cart against it and
 ``rendering`` renders Centra's answers from it.
@@ -50,7 +50,8 @@ class PriceList:
 
 @attrs.frozen
 class Country:
-    """A country the shop knows: its price list, VAT rate, calling code and whether it ships."""
+    """A country the shop knows: its price list, VAT rate, calling code, whether it ships, whether
+    it is in the EU and its default language (``location`` shows them)."""
 
     code: str
     name: str
@@ -58,6 +59,12 @@ class Country:
     tax_percent: Decimal
     calling_code: str
     ship_to: bool = True
+    eu: bool = False
+    language: str | None = None
+
+
+NO_EXPIRY = "2099-12-31 23:59:59"
+"""The ``expiryDate`` of a voucher or discount that never expires (Centra's format)."""
 
 
 @attrs.frozen
@@ -68,6 +75,20 @@ class VoucherRule:
     description: str
     percent: Decimal | None = None
     amounts: Mapping[str, Decimal] = attrs.field(factory=dict, converter=_frozen)
+    expiry_date: str = NO_EXPIRY
+
+
+@attrs.frozen
+class AutomaticDiscount:
+    """A discount without a code: ``percent`` off each item of ``product`` once a cart holds at
+    least ``min_quantity`` of it; ``ident`` is Centra's id (the key of ``automaticDiscounts``)."""
+
+    ident: str
+    name: str
+    product: str
+    min_quantity: int
+    percent: Decimal
+    expiry_date: str = NO_EXPIRY
 
 
 @attrs.frozen
@@ -83,14 +104,35 @@ def _options(options: Iterable[ShippingOption]) -> tuple[ShippingOption, ...]:
     return tuple(options)
 
 
+def _discounts(discounts: Iterable[AutomaticDiscount]) -> tuple[AutomaticDiscount, ...]:
+    return tuple(discounts)
+
+
+ADDRESS_FIELDS = ("email", "firstName", "lastName", "address1", "zipCode", "city", "country")
+"""The address fields a payment needs by default: Adyen Drop-in's ``addressRequiredFields``."""
+
+
 @attrs.frozen
 class PaymentOption:
-    """A payment method; ``kind`` says how it answers: klarna, redirect, success or decline."""
+    """A payment method; ``kind`` names its provider in ``payments.PROVIDERS`` (how it answers
+    starting the payment and what its payment result takes).
+
+    ``address_fields`` are the address fields the payment needs (Centra's
+    ``addressRequiredFields``; only ``country`` for a provider that returns the address after
+    payment); ``handling_costs`` the method's handling cost by currency (none: 0); ``extra`` the
+    method's other documented keys in the selection's ``paymentMethods`` (Adyen's
+    ``clientSide``, ...).
+    """
 
     payment_method: str
     name: str
     kind: str
     payment_method_type: str
+    supports_initiate_only: bool = False
+    provides_address_after_payment: bool = False
+    address_fields: tuple[str, ...] = ADDRESS_FIELDS
+    handling_costs: Mapping[str, Decimal] = attrs.field(factory=dict, converter=_frozen)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen)
 
 
 @attrs.frozen
@@ -104,6 +146,9 @@ class Catalog:
     shipping: Sequence[ShippingOption] = attrs.field(converter=_options)
     payment_methods: Mapping[str, PaymentOption] = attrs.field(converter=_frozen)
     default_country: str = "SE"
+    automatic_discounts: Sequence[AutomaticDiscount] = attrs.field(
+        default=(), converter=_discounts
+    )
     postal_directory: Mapping[tuple[str, str], str] = attrs.field(factory=dict, converter=_frozen)
     """(country, zip code) -> city, as a payment provider verifies addresses."""
 
@@ -156,11 +201,11 @@ def _seeded_catalog() -> Catalog:
         PriceList("21", "2", eur, {"23": d(329), "31": d("44.90")}),
     ]
     countries = [
-        Country("SE", "Sweden", "19", d(25), "46"),
-        Country("NO", "Norway", "20", d(25), "47"),
-        Country("DK", "Denmark", "21", d(25), "45"),
-        Country("DE", "Germany", "21", d(19), "49"),
-        Country("US", "United States", "21", d(0), "1", ship_to=False),
+        Country("SE", "Sweden", "19", d(25), "46", eu=True, language="sv"),
+        Country("NO", "Norway", "20", d(25), "47", language="no"),
+        Country("DK", "Denmark", "21", d(25), "45", eu=True, language="da"),
+        Country("DE", "Germany", "21", d(19), "49", eu=True, language="de"),
+        Country("US", "United States", "21", d(0), "1", ship_to=False, language="en"),
     ]
     vouchers = [
         VoucherRule("WELCOME10", "10% off everything", percent=d(10)),
@@ -170,17 +215,12 @@ def _seeded_catalog() -> Catalog:
             amounts={"SEK": d(100), "NOK": d(100), "EUR": d(10)},
         ),
     ]
+    automatic = [AutomaticDiscount("506", "Three tees, 10% off", "31", 3, d(10))]
     shipping = [
         ShippingOption("sek", "SEK", {"19": d(0)}),
         ShippingOption("nok", "NOK", {"20": d(0)}),
         ShippingOption("eur", "EUR", {"21": d(0)}),
         ShippingOption("express", "Express", {"19": d(99), "20": d(99), "21": d(9)}),
-    ]
-    payment_methods = [
-        PaymentOption("klarna-playground", "Klarna Playground", "klarna", "klarna_checkout_v3"),
-        PaymentOption("redirect-test", "Redirect Test", "redirect", "dummy"),
-        PaymentOption("instant-success", "Instant Success", "success", "dummy"),
-        PaymentOption("always-decline", "Always Decline", "decline", "dummy"),
     ]
     return Catalog(
         items={i.item: i for i in items},
@@ -188,10 +228,66 @@ def _seeded_catalog() -> Catalog:
         countries={c.code: c for c in countries},
         vouchers={v.code: v for v in vouchers},
         shipping=shipping,
-        payment_methods={m.payment_method: m for m in payment_methods},
+        payment_methods={m.payment_method: m for m in _seeded_payment_methods()},
+        automatic_discounts=automatic,
         postal_directory={
             ("SE", "16855"): "Bromma",
             ("SE", "11122"): "Stockholm",
             ("NO", "0150"): "Oslo",
         },
     )
+
+
+def _seeded_payment_methods() -> list[PaymentOption]:
+    """One method per way Centra's providers answer (``payments.PROVIDERS``), as documented."""
+    digital = {"useForDigitalContent": True, "hasTermsAndConditionsAgreement": False}
+    adyen = {
+        **digital,
+        "addressRequiredFields": list(ADDRESS_FIELDS),
+        "clientSide": {
+            "externalScript": "https://checkoutshopper-test.adyen.com/checkoutshopper/sdk/"
+            "3.11.4/adyen.js"
+        },
+    }
+    stripe_fields = ("email", "firstName", "lastName", "address1", "city", "zipCode", "country")
+    stripe = {**digital, "addressRequiredFields": list(stripe_fields)}
+    return [
+        PaymentOption(
+            "klarna-playground",
+            "Klarna Playground",
+            "klarna-checkout",
+            "klarna_checkout_v3",
+            provides_address_after_payment=True,
+            address_fields=("country",),
+        ),
+        PaymentOption("redirect-test", "Redirect Test", "redirect", "dummy"),
+        PaymentOption("instant-success", "Instant Success", "success", "dummy"),
+        PaymentOption("always-decline", "Always Decline", "decline", "dummy"),
+        PaymentOption("decline-body", "Decline Body", "decline-body", "dummy"),
+        PaymentOption(
+            "adyen-dropin",
+            "Adyen Drop-In",
+            "adyen",
+            "adyen_drop_in",
+            supports_initiate_only=True,
+            extra=adyen,
+        ),
+        PaymentOption(
+            "stripe-checkout",
+            "Stripe Checkout",
+            "stripe",
+            "stripe_checkout",
+            address_fields=stripe_fields,
+            extra=stripe,
+        ),
+        PaymentOption("klarna-payments", "Klarna Payments", "klarna-payments", "klarna_payments"),
+        PaymentOption(
+            "qliro-hold",
+            "Qliro One",
+            "qliro",
+            "qliro",
+            provides_address_after_payment=True,
+            address_fields=("country",),
+        ),
+        PaymentOption("external-payment", "External Payment", "external", "external_payment"),
+    ]

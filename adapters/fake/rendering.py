@@ -1,36 +1,29 @@
-"""The fake Centra's answers: one selection's state (``Cart``) rendered as Centra's JSON.
+"""The fake Centra's answers: one selection's state (``cart.Cart``) rendered as Centra's JSON.
 
-``ShopRenderer`` renders the selection and the receipt from a cart priced by
-``pricing``, including the shopper's address as a Klarna-like provider verifies
-it (the city of the postal code, the phone number in E.164).
+``ShopRenderer`` renders the selection and the receipt from a cart priced by ``pricing``,
+including the shopper's address as a Klarna-like provider verifies it (the city of the postal
+code, the phone number in E.164). Names are the documented ones: payment methods carry
+``supportsInitiateOnly`` and ``handlingCost``/``handlingCostAsNumber``, ``location`` has
+``country``, ``name``, ``state``, ``stateName``, ``eu``, ``shipTo`` and ``language``.
 """
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
-import attrs
-
+from orderflow.adapters.fake.cart import PENDING, Cart
 from orderflow.adapters.fake.catalog import Catalog
-from orderflow.adapters.fake.pricing import PricedCart, currency_format_wire, money, price_cart
-
-
-@attrs.define
-class Cart:
-    """One selection's state in the fake: lines (``line -> [item, quantity]``), vouchers, ..."""
-
-    id: str
-    country: str
-    payment_method: str | None
-    shipping_method: str | None
-    lines: dict[str, list[Any]] = attrs.field(factory=dict)
-    vouchers: list[str] = attrs.field(factory=list)
-    address: dict[str, Any] = attrs.field(factory=dict)
-    shipping_address: dict[str, Any] | None = None
-    payment: dict[str, Any] | None = None  # the started payment's request
-    order: dict[str, Any] | None = None
+from orderflow.adapters.fake.pricing import (
+    PricedCart,
+    VouchersAs,
+    currency_format_wire,
+    money,
+    price_cart,
+)
 
 
 _ELIDED = "..."
@@ -76,16 +69,25 @@ class ShopRenderer:
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
         self._priced: dict[tuple[Any, ...], PricedCart] = {}
-        self._payment_methods = [
-            {
-                "paymentMethod": m.payment_method,
-                "name": m.name,
-                "paymentMethodType": m.payment_method_type,
-                "supportsInitialize": False,
-                "providesCustomerAddressAfterPayment": m.kind == "klarna",
-            }
-            for m in catalog.payment_methods.values()
-        ]
+        self._payment_methods = {
+            code: [
+                {
+                    "paymentMethod": m.payment_method,
+                    "name": m.name,
+                    "paymentMethodType": m.payment_method_type,
+                    "supportsInitiateOnly": m.supports_initiate_only,
+                    "providesCustomerAddressAfterPayment": m.provides_address_after_payment,
+                    **money(
+                        pricelist.currency_format,
+                        "handlingCost",
+                        m.handling_costs.get(pricelist.currency_format.currency, Decimal(0)),
+                    ),
+                    **copy.deepcopy(dict(m.extra)),
+                }
+                for m in catalog.payment_methods.values()
+            ]
+            for code, pricelist in catalog.pricelists.items()
+        }
         self._shipping_names = {o.shipping_method: o.name for o in catalog.shipping}
         self._shipping_methods: dict[str, list[dict[str, Any]]] = {}
         self._locations: dict[str, dict[str, Any]] = {}
@@ -101,24 +103,41 @@ class ShopRenderer:
             ]
             self._locations[code] = {
                 "country": code,
-                "countryName": country.name,
+                "name": country.name,
+                "state": None,
+                "stateName": "",
+                "eu": country.eu,
                 "shipTo": country.ship_to,
+                **({"language": country.language} if country.language else {}),
             }
         self._currency_formats = {
             code: currency_format_wire(pricelist.currency_format)
             for code, pricelist in catalog.pricelists.items()
         }
 
-    def priced(self, cart: Cart) -> PricedCart:
+    def priced(self, cart: Cart, vouchers_as: VouchersAs = "list") -> PricedCart:
         """The cart priced now (the last few carts' prices are remembered)."""
         lines = tuple((line, item, quantity) for line, (item, quantity) in cart.lines.items())
-        key = (cart.country, lines, tuple(cart.vouchers), cart.shipping_method)
+        key = (
+            cart.country,
+            lines,
+            tuple(cart.vouchers),
+            cart.shipping_method,
+            cart.payment_method,
+            vouchers_as,
+        )
         priced = self._priced.get(key)
         if priced is None:
             if len(self._priced) > 1_000:
                 self._priced.clear()
             priced = price_cart(
-                self.catalog, cart.country, lines, cart.vouchers, cart.shipping_method
+                self.catalog,
+                cart.country,
+                lines,
+                cart.vouchers,
+                cart.shipping_method,
+                cart.payment_method,
+                vouchers_as,
             )
             self._priced[key] = priced
         return priced
@@ -128,12 +147,19 @@ class ShopRenderer:
         shipping = self._shipping_names.get(cart.shipping_method or "", "")
         return (payment.name if payment else "", shipping)
 
-    def selection(self, cart: Cart) -> dict[str, Any]:
-        """The answer of every cart-changing call: the selection, its methods and location."""
-        priced = self.priced(cart)
+    def selection(
+        self,
+        cart: Cart,
+        vouchers_as: VouchersAs = "list",
+        plugin_fields: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The answer of every cart-changing call: the selection, its methods and location;
+        ``plugin_fields`` are the payment plugins' ``selection.pluginFields`` (if any)."""
+        priced = self.priced(cart, vouchers_as)
         cf = priced.pricelist.currency_format
         payment_name, shipping_name = self._method_names(cart)
         address = _address(self.catalog, cart.address, cart.country)
+        extra = {"pluginFields": dict(plugin_fields)} if plugin_fields else {}
         return {
             "selection": {
                 "selection": cart.id,
@@ -152,22 +178,37 @@ class ShopRenderer:
                 "shippingAddress": self._shipping_address(cart, address),
                 "additionalNotes": "",
                 "currencyFormat": self._currency_formats[priced.pricelist.pricelist],
+                **extra,
             },
-            "paymentMethods": self._payment_methods,
+            "paymentMethods": self._payment_methods[priced.pricelist.pricelist],
             "shippingMethods": self._shipping_methods[cart.country],
             "location": self._locations[cart.country],
         }
 
-    def receipt(self, cart: Cart, order: str, date: str, *, verified: bool) -> dict[str, Any]:
-        """The order's receipt; ``verified``: the address as a Klarna-like provider verified it."""
-        priced = self.priced(cart)
+    def receipt(
+        self,
+        cart: Cart,
+        order: str,
+        date: str,
+        *,
+        verified: bool,
+        status: tuple[str, str] = PENDING,
+        payment_method_data: Mapping[str, Any] | None = None,
+        vouchers_as: VouchersAs = "list",
+    ) -> dict[str, Any]:
+        """The order's receipt; ``verified``: the address as a Klarna-like provider verified it;
+        ``status`` the ``status``/``statusDescription`` pair; ``payment_method_data`` what the
+        provider added (default: Klarna's snippet when ``verified``, else nothing)."""
+        priced = self.priced(cart, vouchers_as)
         cf = priced.pricelist.currency_format
         payment_name, shipping_name = self._method_names(cart)
         address = _address(self.catalog, cart.address, cart.country, verified=verified)
+        if payment_method_data is None:
+            payment_method_data = {"snippet": _ELIDED} if verified else {}
         return {
             "order": order,
-            "status": "untouched",
-            "statusDescription": "Pending",
+            "status": status[0],
+            "statusDescription": status[1],
             "message": "Thank you for your order!",
             "date": date,
             "affiliateHtml": _ELIDED,
@@ -186,10 +227,10 @@ class ShopRenderer:
             "vatExempt": False,
             "address": address,
             "shippingAddress": self._shipping_address(cart, address, verified=verified),
-            "giftMessage": "",
+            "giftMessage": cart.gift_message,
             "additionalNotes": "",
             "shipments": [],
-            "paymentMethodData": {"snippet": _ELIDED} if verified else {},
+            "paymentMethodData": dict(payment_method_data),
             "currencyFormat": self._currency_formats[priced.pricelist.pricelist],
         }
 

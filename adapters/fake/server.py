@@ -2,31 +2,41 @@
 
 ``create_app(fake)`` is a plain ASGI application (no framework): every request under
 ``dialect.BASE_PATH`` goes to ``fake.serve_shop_api`` and its answer goes back as JSON with the
-fake's status code. A plain callable is enough for one catch-all route; it keeps the server
-side of the ``http_adapter`` benchmark close to the bare minimum and needs no framework.
+fake's status code and headers. A plain callable is enough for one catch-all route; it keeps the
+server side of the ``http_adapter`` benchmark close to the bare minimum and needs no framework.
 ``FakeServer`` runs an app with uvicorn on a loopback port in a background thread (tests);
 ``serve`` runs it in the foreground until interrupted (``orderflow fake-server``).
 
-When the fake's ``faults`` lose an answer (``LostAnswer``), the app writes nothing and holds
-the request until the client gives up (its read timeout), as a lost answer looks to a client;
-with faults set, ``serve_shop_api`` runs in a worker thread so injected latency does not
-stall the loop.
+A request the fake cannot read never gets a 500: a body past ``MAX_BODY`` answers 413; a body
+that is not UTF-8 JSON, or nests too deeply for a parser, and a path with broken
+percent-encoding answer 400, each in Centra's error shape ``{"errors": {field: message}}``.
+
+The wire faults of ``faults`` happen here (``answer.Wire``): a ``Drip`` writes one byte per
+interval until the client goes away, a ``Huge`` answer is padded with spaces to its size, a
+``GzipBomb`` is sent gzipped. When the fake's ``faults`` lose an answer (``LostAnswer``), the app
+writes nothing and holds the request until the client gives up (its read timeout), as a lost
+answer looks to a client; with faults set, ``serve_shop_api`` runs in a worker thread so
+injected latency does not stall the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import re
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+import zlib
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import unquote
 
+from orderflow.adapters.fake.answer import Answer, Drip, GzipBomb, Huge, LostAnswer
 from orderflow.adapters.fake.centra import FakeCentra
-from orderflow.adapters.fake.faults import LostAnswer
 from orderflow.adapters.shop_api import dialect
 
 Scope = MutableMapping[str, Any]
@@ -35,16 +45,22 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+MAX_BODY = 1024 * 1024
+"""The largest request body the server reads (1 MiB); a larger one answers 413."""
+
 _PREFIX = dialect.BASE_PATH.rstrip("/")
-_JSON = [(b"content-type", b"application/json")]
+_JSON = "application/json"
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CHUNK = 256 * 1024
+_SPACES = b" " * _CHUNK
 
 
 def create_app(fake: FakeCentra, *, lost_answer_hold: float = 60.0) -> ASGIApp:
     """An ASGI app serving ``fake.serve_shop_api`` under ``/api/shop``, answering JSON.
 
-    A path outside the base answers 404, a body that is not valid JSON 400, each with Centra's
-    error shape ``{"errors": {field: message}}``. A lost answer holds the request until the
-    client disconnects, at most ``lost_answer_hold`` seconds (keep it short under
+    A path outside the base answers 404; a request the fake cannot read 400 or 413, each with
+    Centra's error shape ``{"errors": {field: message}}``. A lost answer holds the request until
+    the client disconnects, at most ``lost_answer_hold`` seconds (keep it short under
     ``httpx.ASGITransport``, which never disconnects). The app itself never raises.
     """
 
@@ -57,46 +73,134 @@ def create_app(fake: FakeCentra, *, lost_answer_hold: float = 60.0) -> ASGIApp:
         body = await _read_body(receive)
         try:
             if fake.faults is None:
-                status, answer = _respond(fake, scope, body)
+                answer = _respond(fake, scope, body)
             else:
-                status, answer = await asyncio.to_thread(_respond, fake, scope, body)
+                answer = await asyncio.to_thread(_respond, fake, scope, body)
         except LostAnswer:
             await _until_disconnected(receive, lost_answer_hold)
             return
-        content = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
-        headers = [*_JSON, (b"content-length", str(len(content)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        await _write(answer, send, receive)
 
     return app
 
 
-def _respond(fake: FakeCentra, scope: Scope, body: bytes) -> tuple[int, Any]:
+def _respond(fake: FakeCentra, scope: Scope, body: bytes | None) -> Answer:
     raw = scope.get("raw_path")
     path = raw.decode("latin-1") if raw else scope["path"]
     path = path.partition("?")[0]
     if path != _PREFIX and not path.startswith(_PREFIX + "/"):
-        return 404, {"errors": {"path": f"not under {_PREFIX}"}}
+        return Answer(404, {"errors": {"path": f"not under {_PREFIX}"}})
+    problem = _path_problem(path)
+    if problem is not None:
+        return Answer(400, {"errors": {"path": problem}})
+    if body is None:
+        return Answer(413, {"errors": {"body": f"larger than {MAX_BODY} bytes"}})
     data: Any = None
     if body:
         try:
-            data = json.loads(body)
+            data = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            return Answer(400, {"errors": {"body": "not valid UTF-8"}})
+        except RecursionError:
+            return Answer(400, {"errors": {"body": "nested too deeply"}})
         except ValueError as error:
-            return 400, {"errors": {"body": f"not valid JSON: {error}"}}
+            return Answer(400, {"errors": {"body": f"not valid JSON: {error}"}})
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-    return fake.serve_shop_api(scope["method"], path[len(_PREFIX) :] or "/", data, headers)
+    return Answer.of(
+        fake.serve_shop_api(scope["method"], path[len(_PREFIX) :] or "/", data, headers)
+    )
 
 
-async def _read_body(receive: Receive) -> bytes:
+def _path_problem(path: str) -> str | None:
+    if not path.isascii():
+        return "not ASCII: percent-encode it"
+    if _BAD_PERCENT.search(path):
+        return "a '%' not followed by two hex digits"
+    try:
+        unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return "percent-encodes bytes that are not UTF-8"
+    return None
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request's body, or ``None`` when it is larger than ``MAX_BODY`` (then drained, so
+    the client, still sending, reads the 413 instead of a reset connection)."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":  # the client went away
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return b"".join(chunks)
+    return b"".join(chunks) if size <= MAX_BODY else None
+
+
+async def _write(answer: Answer, send: Send, receive: Receive) -> None:
+    wire = answer.wire
+    content = answer.content
+    if content is None:
+        content = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {"content-type": _JSON}
+    headers.update((name.lower(), value) for name, value in answer.headers.items())
+    if isinstance(wire, GzipBomb):
+        content = await asyncio.to_thread(_gzip_bomb, content, wire.size)
+        headers["content-encoding"] = "gzip"
+    size = max(len(content), wire.size) if isinstance(wire, Huge) else len(content)
+    headers["content-length"] = str(size)
+    start = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    await send({"type": "http.response.start", "status": answer.status, "headers": start})
+    if isinstance(wire, Drip) and content:
+        await _drip(content, wire.interval, send, receive)
+    elif isinstance(wire, Huge):
+        for chunk in _padded(content, size):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    else:
+        await send({"type": "http.response.body", "body": content})
+
+
+def _padded(content: bytes, size: int) -> Iterator[bytes]:
+    yield content
+    left = size - len(content)
+    while left > 0:
+        yield _SPACES[: min(left, _CHUNK)]
+        left -= _CHUNK
+
+
+@functools.lru_cache(maxsize=8)
+def _gzip_bomb(content: bytes, size: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # a gzip stream
+    parts = [packer.compress(chunk) for chunk in _padded(content, max(size, len(content)))]
+    return b"".join([*parts, packer.flush()])
+
+
+async def _drip(content: bytes, interval: float, send: Send, receive: Receive) -> None:
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        for index in range(len(content)):
+            last = index == len(content) - 1
+            byte = content[index : index + 1]
+            await send({"type": "http.response.body", "body": byte, "more_body": not last})
+            if not last:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(gone.wait(), interval)
+                if gone.is_set():
+                    return
+    finally:
+        watcher.cancel()
 
 
 async def _until_disconnected(receive: Receive, most: float) -> None:
@@ -119,11 +223,17 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """A listening TCP socket on ``host``:``port`` (0: a free port). Raises ``OSError``."""
+    """A listening TCP socket on ``host``:``port`` (0: a free port). Raises ``OSError``.
+
+    Made with ``IPPROTO_TCP`` and ``TCP_NODELAY``: asyncio sets ``TCP_NODELAY`` only on sockets
+    whose protocol is ``IPPROTO_TCP``, and without it each keep-alive answer (headers and body
+    written apart) waits ~40 ms for the client's delayed ACK.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         sock.listen(128)
     except OSError:
@@ -137,6 +247,11 @@ def base_url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}{dialect.BASE_PATH}"
+
+
+def base_urls(sock: socket.socket) -> dict[str, str]:
+    """Each dialect's base URL served on a bound socket, by dialect, the Shop API first."""
+    return {"Shop API": base_url(sock)}
 
 
 def _server(app: ASGIApp, log_level: str) -> Any:
@@ -161,15 +276,17 @@ def serve(
     on_ready: Callable[[str], None] | None = None,
     log_level: str = "info",
 ) -> None:
-    """Serve ``fake`` with uvicorn until interrupted; ``on_ready`` gets the base URL first.
+    """Serve ``fake`` with uvicorn until interrupted; ``on_ready`` gets each dialect's base URL
+    first (``base_urls``: the Shop API's first).
 
-    The socket is listening before ``on_ready`` runs, so the URL is usable at once. Raises
+    The socket is listening before ``on_ready`` runs, so the URLs are usable at once. Raises
     ``OSError`` when the address cannot be bound (port in use, unknown host).
     """
     sock = bind(host, port)
     with sock:
         if on_ready is not None:
-            on_ready(base_url(sock))
+            for url in base_urls(sock).values():
+                on_ready(url)
         _server(create_app(fake), log_level).run(sockets=[sock])
 
 
@@ -178,7 +295,8 @@ class FakeServer:
 
     ``app`` is a ``FakeCentra`` (served with ``create_app``) or any ASGI app. ``start`` waits
     at most ``timeout`` seconds for the server and raises ``RuntimeError`` if it did not come
-    up; ``OSError`` if the address cannot be bound. ``stop`` shuts it down.
+    up; ``OSError`` if the address cannot be bound. ``stop`` shuts it down. ``base_url`` is the
+    Shop API's base URL, ``base_urls`` every dialect's.
     """
 
     def __init__(
@@ -194,14 +312,16 @@ class FakeServer:
         self.port = port
         self.log_level = log_level
         self.base_url = ""
+        self.base_urls: dict[str, str] = {}
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
 
     def start(self, timeout: float = 10.0) -> str:
-        """Start serving; returns the base URL once the server accepts requests."""
+        """Start serving; returns the Shop API's base URL once the server accepts requests."""
         sock = bind(self.host, self.port)
         self.base_url = base_url(sock)
+        self.base_urls = base_urls(sock)
         self._server = server = _server(self.app, self.log_level)
 
         def run() -> None:
@@ -243,4 +363,4 @@ class FakeServer:
         self.stop()
 
 
-__all__ = ["FakeServer", "base_url", "bind", "create_app", "serve"]
+__all__ = ["MAX_BODY", "FakeServer", "base_url", "base_urls", "bind", "create_app", "serve"]

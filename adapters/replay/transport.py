@@ -55,7 +55,7 @@ from orderflow.adapters.replay.tape import (
 from orderflow.adapters.shop_api import dialect
 
 if TYPE_CHECKING:
-    from orderflow.adapters.shop_api.client import ShopApiClient
+    from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
 
 REPLAY_BASE_URL: Final = "http://centra.replay.invalid" + dialect.BASE_PATH
 """The base URL ``replay_client`` gives ``ShopApiClient`` when replaying: the host is never
@@ -334,6 +334,36 @@ def replay_client(
     return ShopApiClient(base_url, api_key or "replay", transport=transport)
 
 
+def async_replay_client(
+    path: str | os.PathLike[str],
+    *,
+    mode: Mode = "none",
+    base_url: str | None = None,
+    api_key: str | None = None,
+    inner: httpx.AsyncBaseTransport | None = None,
+    ordered: bool = True,
+    allow_playback_repeats: bool = False,
+    redaction: Redaction | None = None,
+) -> AsyncShopApiClient:
+    """``replay_client`` for asyncio: an ``AsyncShopApiClient`` over ``AsyncReplayTransport``;
+    ``aclose()`` it to write what was recorded. Raises what ``replay_client`` raises."""
+    from orderflow.adapters.shop_api.client import AsyncShopApiClient
+
+    transport = AsyncReplayTransport(
+        path,
+        mode=mode,
+        inner=inner,
+        ordered=ordered,
+        allow_playback_repeats=allow_playback_repeats,
+        redaction=redaction,
+    )
+    if base_url is None:
+        if transport.mode != "none":
+            raise ValueError(f"recording {path} (mode {mode!r}) needs the server's base_url")
+        base_url = REPLAY_BASE_URL
+    return AsyncShopApiClient(base_url, api_key or "replay", transport=transport)
+
+
 __all__ = [
     "MODES",
     "REPLAY_BASE_URL",
@@ -345,5 +375,6 @@ __all__ = [
     "Redaction",
     "ReplayTransport",
     "UnexpectedRequest",
+    "async_replay_client",
     "replay_client",
 ]

@@ -1,32 +1,58 @@
-"""Centra's Shop API dialect, without I/O: the request each ``Transport`` call makes, and how
-each answer (status code and parsed JSON body) becomes a core type or a core error.
+"""Centra's Shop API dialect, without I/O: the request each call makes, and how each answer
+(status code and parsed JSON body) becomes a core type or a core error.
 
-The in-process ``FakeCentra`` and the HTTP adapter both build their requests here and decode
-their answers here, so they speak exactly the same dialect. Paths are relative to the Shop
-API's base (``BASE_PATH`` on the shop's host); the key goes in the ``API_KEY_HEADER`` header.
+The in-process ``FakeCentra`` and the HTTP clients both build their requests here and decode
+their answers here, so they speak exactly the same dialect; statuses go through the shared
+error table first (``orderflow.adapters.http.table``), so a 5xx, a 404 after a payment or an
+answer that does not decode means the same in process and over HTTP; the answers themselves
+decode as every Centra REST dialect's do (``orderflow.adapters.http.answers``). Paths are
+relative to the Shop API's base (``BASE_PATH`` on the shop's host); the key goes in
+``API_KEY_HEADER``.
+
+As Centra documents it (``centra-api.md``, "Where the documentation goes past the seed"):
+
+- The payment result is v1's ``POST selections/{selection}/payment-result`` with only
+  ``paymentMethodFields`` (any JSON values); the seed's older ``POST selections/payment-result``
+  with ``selection`` in the body is ``payment_result_path="seed"``.
+- A declined payment is an error body ``{"errors": {"paymentMethod": ...}, "messages": [...]}``
+  (any status below 500, and not a 401, 403 or 410): a ``FailedAction``, at start-payment and
+  at payment-result alike; so is the Checkout API's ``"action": "failed"``.
+- Every action kind (``form``, ``redirect``, ``javascript``, ``external``, ``success``,
+  ``failed``) decodes to its own ``PaymentAction``; ``javascript``'s ``script`` is its ``code``.
+  An answer that shows an order is the order, kept whole even when parts do not decode.
+- A 410 is ``OutOfStock`` with the unavailable items and the reduced selection; the
+  ``cancellation`` of a payment result's 410 is kept on the ``OutOfStock`` error.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
 from urllib.parse import quote, unquote
 
 import attrs
 
 from orderflow import codec
-from orderflow.errors import (
-    AuthenticationFailed,
-    CentraError,
-    CentraUnavailable,
-    FieldProblem,
-    OutOfStock,
-    PayloadError,
+from orderflow.adapters.http import answers, table
+from orderflow.calls import (
+    AddItem,
+    ApplyVoucher,
+    Call,
+    CallKind,
+    CreateSelection,
+    PaymentResult,
+    ReadSelection,
+    RemoveLine,
+    RemoveVoucher,
+    SetCheckoutFields,
+    SetCountry,
+    SetQuantity,
+    StartPayment,
 )
-from orderflow.payment import PaymentAction, PaymentRequest
+from orderflow.payment import PaymentAction
 from orderflow.receipt import Receipt
-from orderflow.selection import SelectionResponse, UnavailableItem
+from orderflow.selection import SelectionResponse
 
 T = TypeVar("T")
 
@@ -44,18 +70,37 @@ COUNTRY = "/selections/{selection}/countries/{country}"
 CHECKOUT_FIELDS = "/selections/{selection}/checkout-fields"
 PAYMENT = "/selections/{selection}/payment"
 PAYMENT_RESULT = "/selections/payment-result"
+"""The seed's (older) form of the payment result: ``selection`` goes in the body."""
 SELECTION_PAYMENT_RESULT = "/selections/{selection}/payment-result"
-"""Newer documentation's form of the payment result; served by the fake, not sent by us."""
+"""The payment result as Shop API v1 documents it: what the clients send by default."""
 RECEIPT = "/selections/{selection}/receipt"
+
+PaymentResultPath = Literal["v1", "seed"]
+PAYMENT_RESULT_PATHS: Final[tuple[PaymentResultPath, ...]] = ("v1", "seed")
+"""The forms of the payment result a client can send (``payment_result_path=``)."""
+
+_AUTH_HINT = (
+    f"the API key ({API_KEY_HEADER}) or this client's origin is not accepted; "
+    "check the key and the shop's allowed origins"
+)
 
 
 @attrs.frozen
 class Route:
-    """One Shop API endpoint: its stable ``name`` (a ``Transport`` method), method and path."""
+    """One Shop API endpoint: its stable ``name``, method and path template.
+
+    ``kind`` is the call it carries (``name`` is then the call kind's value); ``None`` for an
+    endpoint Centra serves that no call of ours uses (the receipt read).
+    """
 
     name: str
     method: str
     template: str
+
+    @property
+    def kind(self) -> CallKind | None:
+        """The call this endpoint carries, if any."""
+        return CallKind(self.name) if self.name in _KINDS else None
 
     @property
     def label(self) -> str:
@@ -63,26 +108,42 @@ class Route:
         return f"{self.method} {self.template}"
 
 
+_KINDS = frozenset(kind.value for kind in CallKind)
+
+
+def _route(kind: CallKind, method: str, template: str) -> Route:
+    return Route(kind.value, method, template)
+
+
+_CREATE = _route(CallKind.CREATE_SELECTION, "POST", SELECTIONS)
+_READ = _route(CallKind.READ_SELECTION, "GET", SELECTION)
+_ADD_ITEM = _route(CallKind.ADD_ITEM, "POST", ITEM)
+_SET_QUANTITY = _route(CallKind.SET_QUANTITY, "PUT", LINE_QUANTITY)
+_REMOVE_LINE = _route(CallKind.REMOVE_LINE, "DELETE", LINE)
+_APPLY_VOUCHER = _route(CallKind.APPLY_VOUCHER, "POST", VOUCHERS)
+_REMOVE_VOUCHER = _route(CallKind.REMOVE_VOUCHER, "DELETE", VOUCHER)
+_SET_COUNTRY = _route(CallKind.SET_COUNTRY, "PUT", COUNTRY)
+_CHECKOUT_FIELDS = _route(CallKind.SET_CHECKOUT_FIELDS, "PUT", CHECKOUT_FIELDS)
+_PAYMENT = _route(CallKind.START_PAYMENT, "POST", PAYMENT)
+_PAYMENT_RESULT_SEED = _route(CallKind.PAYMENT_RESULT, "POST", PAYMENT_RESULT)
+_PAYMENT_RESULT_V1 = _route(CallKind.PAYMENT_RESULT, "POST", SELECTION_PAYMENT_RESULT)
+
 ROUTES: tuple[Route, ...] = (
-    Route("create_selection", "POST", SELECTIONS),
-    Route("read_selection", "GET", SELECTION),
-    Route("add_item", "POST", ITEM),
-    Route("set_quantity", "PUT", LINE_QUANTITY),
-    Route("remove_line", "DELETE", LINE),
-    Route("apply_voucher", "POST", VOUCHERS),
-    Route("remove_voucher", "DELETE", VOUCHER),
-    Route("set_country", "PUT", COUNTRY),
-    Route("set_checkout_fields", "PUT", CHECKOUT_FIELDS),
-    Route("start_payment", "POST", PAYMENT),
-    Route("payment_result", "POST", PAYMENT_RESULT),
-    Route("payment_result", "POST", SELECTION_PAYMENT_RESULT),
+    _CREATE,
+    _READ,
+    _ADD_ITEM,
+    _SET_QUANTITY,
+    _REMOVE_LINE,
+    _APPLY_VOUCHER,
+    _REMOVE_VOUCHER,
+    _SET_COUNTRY,
+    _CHECKOUT_FIELDS,
+    _PAYMENT,
+    _PAYMENT_RESULT_SEED,
+    _PAYMENT_RESULT_V1,
     Route("read_receipt", "GET", RECEIPT),
 )
 """Every endpoint the dialect knows; ``match`` finds a request's route in it."""
-
-_BY_NAME: dict[str, Route] = {}
-for _route in ROUTES:
-    _BY_NAME.setdefault(_route.name, _route)
 
 CHECKOUT_FIELD_KEYS = (
     "paymentMethod",
@@ -111,15 +172,18 @@ PAYMENT_KEYS = (
 
 @attrs.frozen
 class Request(Generic[T]):
-    """One HTTP request of the dialect and the decoder for its answer.
+    """One HTTP request of the dialect and the decoder of its answer (a ``WireRequest``).
 
-    ``decode(status, body)`` returns the core type or raises the core error (see ``decode_*``).
+    ``decode(status, body)`` returns the core type or raises the core error: the status
+    through the error table first, then the endpoint's ``decoder``.
     """
 
     route: Route
     path: str
-    decode: Callable[[int, Any], T] = attrs.field(repr=False)
+    decoder: Callable[[str, int, Any], T] = attrs.field(repr=False)
     body: dict[str, Any] | None = None
+    moves_money: bool = False
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
 
     @property
     def method(self) -> str:
@@ -131,96 +195,171 @@ class Request(Generic[T]):
         """The endpoint's stable name, e.g. ``"payment_result"``."""
         return self.route.name
 
+    @property
+    def label(self) -> str:
+        """How errors name the endpoint (``Route.label``)."""
+        return self.route.label
+
+    @property
+    def template(self) -> str:
+        """The path template, without the ids (what logs show)."""
+        return self.route.template
+
+    def decode(self, status: int, body: Any) -> T:
+        """The answer, or the core error (see ``orderflow.adapters.http.table``)."""
+        label = self.route.label
+        return table.decoded(
+            status,
+            body,
+            lambda s, b: self.decoder(label, s, b),
+            endpoint=label,
+            moves_money=self.moves_money,
+            read=self.route.method == "GET",
+        )
+
 
 def _seg(value: object) -> str:
     return quote(str(value), safe="")
 
 
 def _request(
-    name: str, decoder: Callable[..., T], body: Any = None, **params: object
+    call: Call[T],
+    route: Route,
+    decoder: Callable[[str, int, Any], T],
+    body: dict[str, Any] | None = None,
+    **params: object,
 ) -> Request[T]:
-    route = _BY_NAME[name]
     path = route.template.format_map({k: _seg(v) for k, v in params.items()})
-    return Request(route, path, functools.partial(decoder, route.label), body)
+    return Request(route, path, decoder, body, call.moves_money)
 
 
-# --- requests, one per Transport method ------------------------------------------------------
+# --- answers: Centra's REST answers (``answers``), with this API's hint on 401/403 ----------
+
+_decode_selection = functools.partial(answers.decode_selection, auth_hint=_AUTH_HINT)
+_decode_selection_or_order = functools.partial(
+    answers.decode_selection_or_order, auth_hint=_AUTH_HINT
+)
+_decode_action = functools.partial(answers.decode_action, auth_hint=_AUTH_HINT)
+_decode_payment_result = functools.partial(answers.decode_payment_result, auth_hint=_AUTH_HINT)
 
 
-def create_selection() -> Request[SelectionResponse]:
-    """``POST /selections``: a new, empty selection (Centra answers 201)."""
-    return _request("create_selection", decode_selection)
+# --- requests: one builder per call class, in one table ---------------------------------------
 
 
-def add_item(selection: str, item: str, quantity: int) -> Request[SelectionResponse]:
-    """``POST /selections/{selection}/items/{item}`` with ``{"quantity": n}``."""
+def _create_selection(call: CreateSelection) -> Request[SelectionResponse]:
+    body = {"country": call.country} if call.country is not None else None
+    return _request(call, _CREATE, _decode_selection, body)
+
+
+def _read_selection(call: ReadSelection) -> Request[SelectionResponse | Receipt]:
+    return _request(call, _READ, _decode_selection_or_order, selection=call.selection)
+
+
+def _add_item(call: AddItem) -> Request[SelectionResponse]:
+    body = {"quantity": call.quantity}
     return _request(
-        "add_item", decode_selection, {"quantity": quantity}, selection=selection, item=item
+        call, _ADD_ITEM, _decode_selection, body, selection=call.selection, item=call.item
     )
 
 
-def set_quantity(selection: str, line: str, quantity: int) -> Request[SelectionResponse]:
-    """``PUT /selections/{selection}/lines/{line}/quantity/{quantity}``; 0 removes the line."""
+def _set_quantity(call: SetQuantity) -> Request[SelectionResponse]:
     return _request(
-        "set_quantity", decode_selection, selection=selection, line=line, quantity=quantity
+        call,
+        _SET_QUANTITY,
+        _decode_selection,
+        selection=call.selection,
+        line=call.line,
+        quantity=call.quantity,
     )
 
 
-def remove_line(selection: str, line: str) -> Request[SelectionResponse]:
-    """``DELETE /selections/{selection}/lines/{line}``."""
-    return _request("remove_line", decode_selection, selection=selection, line=line)
+def _remove_line(call: RemoveLine) -> Request[SelectionResponse]:
+    return _request(call, _REMOVE_LINE, _decode_selection, selection=call.selection, line=call.line)
 
 
-def apply_voucher(selection: str, code: str) -> Request[SelectionResponse]:
-    """``POST /selections/{selection}/vouchers`` with ``{"voucher": code}``."""
-    return _request("apply_voucher", decode_selection, {"voucher": code}, selection=selection)
+def _apply_voucher(call: ApplyVoucher) -> Request[SelectionResponse]:
+    body = {"voucher": call.code}
+    return _request(call, _APPLY_VOUCHER, _decode_selection, body, selection=call.selection)
 
 
-def remove_voucher(selection: str, code: str) -> Request[SelectionResponse]:
-    """``DELETE /selections/{selection}/vouchers/{code}``."""
-    return _request("remove_voucher", decode_selection, selection=selection, code=code)
+def _remove_voucher(call: RemoveVoucher) -> Request[SelectionResponse]:
+    return _request(
+        call, _REMOVE_VOUCHER, _decode_selection, selection=call.selection, code=call.code
+    )
 
 
-def set_country(selection: str, country: str) -> Request[SelectionResponse]:
-    """``PUT /selections/{selection}/countries/{country}``."""
-    return _request("set_country", decode_selection, selection=selection, country=country)
+def _set_country(call: SetCountry) -> Request[SelectionResponse]:
+    return _request(
+        call, _SET_COUNTRY, _decode_selection, selection=call.selection, country=call.country
+    )
 
 
-def set_checkout_fields(selection: str, details: PaymentRequest) -> Request[SelectionResponse]:
-    """``PUT /selections/{selection}/checkout-fields`` with the details' address, methods, ..."""
-    wire = codec.unstructure(details)
+def _set_checkout_fields(call: SetCheckoutFields) -> Request[SelectionResponse]:
+    wire = codec.unstructure(call.details)
     body = {k: wire[k] for k in CHECKOUT_FIELD_KEYS if wire.get(k) is not None}
-    return _request("set_checkout_fields", decode_selection, body, selection=selection)
+    return _request(call, _CHECKOUT_FIELDS, _decode_selection, body, selection=call.selection)
 
 
-def start_payment(selection: str, request: PaymentRequest) -> Request[PaymentAction]:
-    """``POST /selections/{selection}/payment`` with the payment request, ``selection`` set."""
-    body = codec.unstructure(attrs.evolve(request, selection=selection))
-    return _request("start_payment", decode_action, body, selection=selection)
+def _start_payment(call: StartPayment) -> Request[PaymentAction]:
+    body = codec.unstructure(attrs.evolve(call.request, selection=call.selection))
+    return _request(call, _PAYMENT, _decode_action, body, selection=call.selection)
 
 
-def payment_result(selection: str, fields: Mapping[str, str]) -> Request[Receipt | PaymentAction]:
-    """``POST /selections/payment-result`` with ``selection`` and ``paymentMethodFields``."""
-    body = {"selection": selection, "paymentMethodFields": dict(fields)}
-    return _request("payment_result", decode_payment_result, body)
+def _payment_result_v1(call: PaymentResult) -> Request[Receipt | PaymentAction]:
+    body = {"paymentMethodFields": dict(call.fields)}
+    return _request(
+        call, _PAYMENT_RESULT_V1, _decode_payment_result, body, selection=call.selection
+    )
 
 
-def read_selection(selection: str) -> Request[SelectionResponse]:
-    """``GET /selections/{selection}``."""
-    return _request("read_selection", decode_selection, selection=selection)
+def _payment_result_seed(call: PaymentResult) -> Request[Receipt | PaymentAction]:
+    body = {"selection": call.selection, "paymentMethodFields": dict(call.fields)}
+    return _request(call, _PAYMENT_RESULT_SEED, _decode_payment_result, body)
 
 
-def read_receipt(selection: str) -> Request[Receipt | None]:
-    """``GET /selections/{selection}/receipt``; a 404 decodes to ``None``."""
-    return _request("read_receipt", decode_receipt, selection=selection)
+_Builders = Mapping[type[Call[Any]], Callable[[Any], Request[Any]]]
+
+_V1: Final[_Builders] = {
+    CreateSelection: _create_selection,
+    ReadSelection: _read_selection,
+    AddItem: _add_item,
+    SetQuantity: _set_quantity,
+    RemoveLine: _remove_line,
+    ApplyVoucher: _apply_voucher,
+    RemoveVoucher: _remove_voucher,
+    SetCountry: _set_country,
+    SetCheckoutFields: _set_checkout_fields,
+    StartPayment: _start_payment,
+    PaymentResult: _payment_result_v1,
+}
+_BUILDERS: Final[Mapping[PaymentResultPath, _Builders]] = {
+    "v1": _V1,
+    "seed": {**_V1, PaymentResult: _payment_result_seed},
+}
+"""The one table of the dialect: each call class's builder, per form of the payment result."""
+
+
+def request(call: Call[T], *, payment_result_path: PaymentResultPath = "v1") -> Request[T]:
+    """The Shop API request ``call`` makes, with the decoder of its answer.
+
+    Raises ``TypeError`` for a call the Shop API has no request for, and what building the
+    path raises for ids that cannot be sent (``UnicodeEncodeError``).
+    """
+    builders = _BUILDERS[payment_result_path]
+    for cls in type(call).__mro__:
+        build = builders.get(cls)
+        if build is not None:
+            built: Request[T] = build(call)
+            return built
+    raise TypeError(f"the Shop API has no request for {type(call).__name__}")
 
 
 # --- routing (the server side: FakeCentra) ---------------------------------------------------
 
 _PATTERNS: dict[tuple[str, int], list[tuple[Route, tuple[str, ...]]]] = {}
-for _route in ROUTES:
-    _pattern = tuple(_route.template.strip("/").split("/"))
-    _PATTERNS.setdefault((_route.method, len(_pattern)), []).append((_route, _pattern))
+for _r in ROUTES:
+    _pattern = tuple(_r.template.strip("/").split("/"))
+    _PATTERNS.setdefault((_r.method, len(_pattern)), []).append((_r, _pattern))
 
 
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -236,156 +375,3 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         else:
             return route, params
     return None
-
-
-# --- answers ----------------------------------------------------------------------------------
-
-
-def raise_for_error(endpoint: str, status: int, body: Any) -> None:
-    """Raise the core error for a non-2xx answer; return for 2xx.
-
-    410 raises ``OutOfStock`` (unavailable items, the reduced selection), 401/403
-    ``AuthenticationFailed``, 5xx ``CentraUnavailable``, any other ``CentraError`` with its
-    ``{field: message}``, ``message`` and ``code``.
-    """
-    if 200 <= status < 300:
-        return
-    data = body if isinstance(body, Mapping) else {}
-    errors = _field_errors(data.get("errors"))
-    message = data.get("message")
-    if not isinstance(message, str):
-        messages = data.get("messages")
-        message = "; ".join(map(str, messages)) if isinstance(messages, list) else None
-    code = data.get("code")
-    code = str(code) if code is not None else None
-    if status == 410:
-        raise _out_of_stock(endpoint, data, errors)
-    if status in (401, 403):
-        raise AuthenticationFailed(status, errors, message, code, endpoint)
-    if status >= 500:
-        reason = f"HTTP {status}" + (f": {message}" if message else "")
-        raise CentraUnavailable(endpoint, reason, status)
-    raise CentraError(status, errors, message, code, endpoint)
-
-
-def decode_selection(endpoint: str, status: int, body: Any) -> SelectionResponse:
-    """A cart-changing call's answer: ``{"selection": ..., "paymentMethods": ...}``.
-
-    Raises the core error for the status, or ``PayloadError`` when the body does not fit. A
-    selection that became an order answers with the order (Centra reads it back that way);
-    that raises ``CentraError`` naming the order, since the cart cannot change any more.
-    """
-    raise_for_error(endpoint, status, body)
-    if isinstance(body, Mapping) and "order" in body and "selection" not in body:
-        raise CentraError(
-            status,
-            {"selection": "already an order"},
-            f"the selection became order {body['order']}; read its receipt",
-            endpoint=endpoint,
-        )
-    return codec.structure(body, SelectionResponse, source=endpoint)
-
-
-def decode_action(endpoint: str, status: int, body: Any) -> PaymentAction:
-    """Starting a payment's answer: one action (``form``, ``redirect``, ..., ``failed``)."""
-    if status < 500 and isinstance(body, Mapping) and body.get("action") == "failed":
-        return codec.structure_action(body, source=endpoint)
-    raise_for_error(endpoint, status, body)
-    return codec.structure_action(body, source=endpoint)
-
-
-def decode_payment_result(endpoint: str, status: int, body: Any) -> Receipt | PaymentAction:
-    """The payment result's answer: the receipt (``order`` in the body), or a new action."""
-    raise_for_error(endpoint, status, body)
-    if isinstance(body, Mapping):
-        if "order" in body:
-            return codec.structure(body, Receipt, source=endpoint)
-        if "action" in body:
-            return codec.structure_action(body, source=endpoint)
-    problem = FieldProblem("$", "neither an order (`order`) nor an action (`action`)")
-    raise PayloadError("Receipt", [problem], source=endpoint)
-
-
-def decode_receipt(endpoint: str, status: int, body: Any) -> Receipt | None:
-    """The receipt read later; ``None`` when Centra has none (404: not an order, yet)."""
-    if status == 404:
-        return None
-    raise_for_error(endpoint, status, body)
-    return codec.structure(body, Receipt, source=endpoint)
-
-
-def _field_errors(errors: Any) -> dict[str, str]:
-    if isinstance(errors, Mapping):
-        return {str(k): v if isinstance(v, str) else str(v) for k, v in errors.items()}
-    if isinstance(errors, list):
-        return {str(i): str(e) for i, e in enumerate(errors)}
-    return {}
-
-
-def _out_of_stock(endpoint: str, data: Mapping[str, Any], errors: dict[str, str]) -> OutOfStock:
-    raw = data.get("unavailable")
-    items = raw if isinstance(raw, list) else []
-    unavailable = [codec.structure(u, UnavailableItem, source=endpoint) for u in items]
-    selection = None
-    if "selection" in data:
-        rest = {k: v for k, v in data.items() if k not in ("errors", "unavailable")}
-        selection = codec.structure(rest, SelectionResponse, source=endpoint)
-    return OutOfStock(unavailable, selection, endpoint=endpoint, errors=errors or None)
-
-
-class ShopApiCalls:
-    """The ``Transport`` port in terms of one ``_call(request)``: every Centra call the flow
-    needs, built and decoded by this module. A carrier of Shop API requests (HTTP, or the
-    fake in process) subclasses it and implements ``_call``, raising core errors only."""
-
-    def _call(self, request: Request[T]) -> T:
-        """Carry ``request`` to Centra and decode the answer with ``request.decode``."""
-        raise NotImplementedError
-
-    def create_selection(self) -> SelectionResponse:
-        """See ``Transport.create_selection``."""
-        return self._call(create_selection())
-
-    def add_item(self, selection: str, item: str, quantity: int) -> SelectionResponse:
-        """See ``Transport.add_item``."""
-        return self._call(add_item(selection, item, quantity))
-
-    def set_quantity(self, selection: str, line: str, quantity: int) -> SelectionResponse:
-        """See ``Transport.set_quantity``."""
-        return self._call(set_quantity(selection, line, quantity))
-
-    def remove_line(self, selection: str, line: str) -> SelectionResponse:
-        """See ``Transport.remove_line``."""
-        return self._call(remove_line(selection, line))
-
-    def apply_voucher(self, selection: str, code: str) -> SelectionResponse:
-        """See ``Transport.apply_voucher``."""
-        return self._call(apply_voucher(selection, code))
-
-    def remove_voucher(self, selection: str, code: str) -> SelectionResponse:
-        """See ``Transport.remove_voucher``."""
-        return self._call(remove_voucher(selection, code))
-
-    def set_country(self, selection: str, country: str) -> SelectionResponse:
-        """See ``Transport.set_country``."""
-        return self._call(set_country(selection, country))
-
-    def set_checkout_fields(self, selection: str, details: PaymentRequest) -> SelectionResponse:
-        """See ``Transport.set_checkout_fields``."""
-        return self._call(set_checkout_fields(selection, details))
-
-    def start_payment(self, selection: str, request: PaymentRequest) -> PaymentAction:
-        """See ``Transport.start_payment``."""
-        return self._call(start_payment(selection, request))
-
-    def payment_result(self, selection: str, fields: Mapping[str, str]) -> Receipt | PaymentAction:
-        """See ``Transport.payment_result``."""
-        return self._call(payment_result(selection, fields))
-
-    def read_selection(self, selection: str) -> SelectionResponse:
-        """See ``Transport.read_selection``."""
-        return self._call(read_selection(selection))
-
-    def read_receipt(self, selection: str) -> Receipt | None:
-        """See ``Transport.read_receipt``."""
-        return self._call(read_receipt(selection))

@@ -1,5 +1,7 @@
-"""What the stores share: the version a save gives, and (for the two SQL stores) the decoded-
-checkout cache, the load and save prologues and the context-manager life cycle.
+"""What every store shares: the version a save gives, the checks of times and of ``find``'s
+filters, the decoded-checkout cache, and the async form of a sync store (``AsyncFacade``).
+What only the two SQL stores share is in ``_sql`` (every statement) and ``_queries`` (every
+method as the steps it takes).
 
 Decoding a stored checkout costs far more than reading it (its cart alone is ~40 objects), and
 a service loads the same checkout again and again while a shopper pays. ``DecodedCheckouts``
@@ -11,14 +13,26 @@ change to the text.
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import attrs
 
+from orderflow import flow
 from orderflow.checkout import Checkout
 from orderflow.codec import dumps, loads
-from orderflow.errors import CheckoutNotFound
+from orderflow.flow import State
+from orderflow.ports import Claim, IdempotencyRecord, Store
+
+T = TypeVar("T")
+
+MOST_FOUND = 10_000
+"""The largest ``limit`` of ``find``."""
+
+FINISHED = tuple(sorted(flow.FINAL))
+"""The final states: what ``purge(finished_before=...)`` removes."""
 
 
 def versioned(checkout: Checkout, expected_version: int) -> Checkout:
@@ -26,6 +40,70 @@ def versioned(checkout: Checkout, expected_version: int) -> Checkout:
     if checkout.version == expected_version + 1:
         return checkout
     return attrs.evolve(checkout, version=expected_version + 1)
+
+
+def aware(moment: datetime) -> datetime:
+    """``moment``, checked. Raises ``ValueError`` for a naive datetime."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"the store needs timezone-aware datetimes, got {moment!r}")
+    return moment
+
+
+def unreserved(record: IdempotencyRecord) -> IdempotencyRecord:
+    """``record``, checked as ``reserve`` takes it. Raises ``ValueError`` if it has a result."""
+    if record.result is not None:
+        raise ValueError(f"a record to reserve has no result yet (key {record.key!r})")
+    aware(record.lease_until)
+    aware(record.expires_at)
+    return record
+
+
+@attrs.frozen
+class Filters:
+    """What ``find`` looks for, checked: see ``Store.find``."""
+
+    state: State | None = None
+    outcome_unknown: bool | None = None
+    updated_before: datetime | None = None
+    order: str | None = None
+    selection: str | None = None
+    limit: int = 100
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        state: State | str | None,
+        outcome_unknown: bool | None,
+        updated_before: datetime | None,
+        order: str | None,
+        selection: str | None,
+        limit: int,
+    ) -> Filters:
+        """The filters ``find`` was given. Raises ``ValueError`` for an unknown state, a limit
+        out of range or a naive ``updated_before``."""
+        if state is not None and not isinstance(state, State):
+            try:
+                state = State(state)
+            except ValueError:
+                known = ", ".join(s.value for s in State)
+                raise ValueError(f"unknown state {state!r}; the states are {known}") from None
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MOST_FOUND:
+            raise ValueError(f"limit must be an integer from 1 to {MOST_FOUND}, not {limit!r}")
+        if updated_before is not None:
+            aware(updated_before)
+        return cls(state, outcome_unknown, updated_before, order, selection, limit)
+
+    def match(self, checkout: Checkout) -> bool:
+        """Whether ``checkout`` is one ``find`` looks for (the memory store's filter)."""
+        unknown = self.outcome_unknown
+        return (
+            (self.state is None or checkout.state is self.state)
+            and (unknown is None or (checkout.outcome_unknown is not None) == unknown)
+            and (self.updated_before is None or checkout.updated_at < self.updated_before)
+            and (self.order is None or checkout.order == self.order)
+            and (self.selection is None or checkout.selection_id == self.selection)
+        )
 
 
 class DecodedCheckouts:
@@ -61,39 +139,85 @@ class DecodedCheckouts:
                 del self._entries[next(iter(self._entries))]
 
 
-class SQLStore:
-    """The part of a SQL store that is not SQL: bodies in and out, and its life cycle.
+class AsyncFacade:
+    """An ``AsyncStore`` over a sync ``Store``: each method hands the sync one to ``_call``.
 
-    Subclasses run the statements and implement ``close``.
+    Subclasses decide how a call runs (directly, or in a worker thread) and what closing means.
     """
 
-    def __init__(self, cache_size: int) -> None:
-        self._decoded = DecodedCheckouts(cache_size)
-
-    def _loaded(self, checkout_id: str, row: tuple[int, str] | None) -> Checkout:
-        """The checkout a ``(version, body)`` row holds. Raises ``CheckoutNotFound``."""
-        if row is None:
-            raise CheckoutNotFound(checkout_id)
-        version, body = row
-        checkout = self._decoded.decode(checkout_id, body)
-        return checkout if checkout.version == version else attrs.evolve(checkout, version=version)
-
-    def _to_save(self, checkout: Checkout, expected_version: int) -> tuple[Checkout, str]:
-        """The checkout a save stores, and its body."""
-        saved = versioned(checkout, expected_version)
-        return saved, self._decoded.encode(saved)
-
-    def close(self) -> None:
-        """Release the store's connections; the store cannot be used afterwards."""
+    def _call(self, work: Callable[[Store], T]) -> Awaitable[T]:
         raise NotImplementedError
 
-    def __enter__(self) -> Self:
+    async def aclose(self) -> None:
+        """Release the store's resources; the store cannot be used afterwards."""
+
+    async def __aenter__(self) -> Self:
         return self
 
-    def __exit__(
+    async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        await self.aclose()
+
+    async def load(self, checkout_id: str) -> Checkout:
+        """See ``Store.load``."""
+        return await self._call(lambda store: store.load(checkout_id))
+
+    async def save(self, checkout: Checkout, expected_version: int) -> Checkout:
+        """See ``Store.save``."""
+        return await self._call(lambda store: store.save(checkout, expected_version))
+
+    async def find(
+        self,
+        *,
+        state: State | str | None = None,
+        outcome_unknown: bool | None = None,
+        updated_before: datetime | None = None,
+        order: str | None = None,
+        selection: str | None = None,
+        limit: int = 100,
+    ) -> list[Checkout]:
+        """See ``Store.find``."""
+        return await self._call(
+            lambda store: store.find(
+                state=state,
+                outcome_unknown=outcome_unknown,
+                updated_before=updated_before,
+                order=order,
+                selection=selection,
+                limit=limit,
+            )
+        )
+
+    async def acquire_claim(
+        self, checkout_id: str, owner: str, now: datetime, lease: timedelta
+    ) -> Claim:
+        """See ``Store.acquire_claim``."""
+        return await self._call(lambda store: store.acquire_claim(checkout_id, owner, now, lease))
+
+    async def release_claim(self, checkout_id: str, owner: str) -> None:
+        """See ``Store.release_claim``."""
+        await self._call(lambda store: store.release_claim(checkout_id, owner))
+
+    async def reserve(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord:
+        """See ``Store.reserve``."""
+        return await self._call(lambda store: store.reserve(record, now))
+
+    async def complete(self, key: str, owner: str, result: str) -> bool:
+        """See ``Store.complete``."""
+        return await self._call(lambda store: store.complete(key, owner, result))
+
+    async def abandon(self, key: str, owner: str) -> None:
+        """See ``Store.abandon``."""
+        await self._call(lambda store: store.abandon(key, owner))
+
+    async def forget(self, checkout_id: str) -> int:
+        """See ``Store.forget``."""
+        return await self._call(lambda store: store.forget(checkout_id))
+
+    async def purge(self, now: datetime, *, finished_before: datetime | None = None) -> int:
+        """See ``Store.purge``."""
+        return await self._call(lambda store: store.purge(now, finished_before=finished_before))

@@ -1,96 +1,130 @@
 """The embedded default store: one SQLite file, shared safely by threads and processes.
 
 Each call borrows a connection from a small pool of idle ones, so threads never share one
-mid-call and WAL mode lets readers run beside the one writer.
-Conditional writes are single statements (``UPDATE ... WHERE version = ?``, ``INSERT`` on a
-primary key); a write that must read its own result back (claims, idempotency records)
-runs in ``BEGIN IMMEDIATE``, which takes the file's write lock before reading, as does
-``purge``'s pair of deletes.
-Times are stored as integer microseconds since the Unix epoch, UTC: exact and comparable.
+mid-call and WAL mode lets readers run beside the one writer. A call that writes more than one
+row or reads its own write back (claims, idempotency records, ``purge``) runs in
+``BEGIN IMMEDIATE``, which takes the file's write lock before reading. Times are stored as
+integer microseconds since the Unix epoch, UTC: exact and comparable. The schema is created on
+first use, and a file of an earlier version is brought up to date then (``_schema``).
+``AsyncSQLiteStore`` runs the same store's calls in worker threads. Needs SQLite 3.35
+(``RETURNING``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
-from orderflow.adapters.stores._shared import SQLStore
-from orderflow.checkout import Checkout
-from orderflow.errors import ConcurrencyConflict, StoreError
-from orderflow.ports import Claim, IdempotencyRecord
+from orderflow.adapters.stores._queries import Queries, SQLStore
+from orderflow.adapters.stores._shared import AsyncFacade, aware
+from orderflow.adapters.stores._sql import (
+    INDEXES,
+    SEARCHED,
+    Fetch,
+    Query,
+    Statements,
+    Steps,
+    Work,
+    run,
+)
+from orderflow.errors import StoreError
+from orderflow.ports import AsyncStore, Store
 
-__all__ = ["SQLiteStore"]
+__all__ = ["AsyncSQLiteStore", "SQLiteStore"]
 
-_T = TypeVar("_T")
+T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_DRIVER_ERRORS = (sqlite3.Error, UnicodeEncodeError, OverflowError)
 
-_SCHEMA = """
+_CHECKOUTS = """
 CREATE TABLE IF NOT EXISTS checkouts (
     id TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
     state TEXT NOT NULL,
     updated_at INTEGER NOT NULL,
+    outcome_unknown TEXT,
+    selection_id TEXT,
+    order_number TEXT,
     body TEXT NOT NULL
-);
+)"""
+_CLAIMS = """
 CREATE TABLE IF NOT EXISTS claims (
     checkout_id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
     expires_at INTEGER NOT NULL
-);
+)"""
+_IDEMPOTENCY = """
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
-    result TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
-);
-"""
+    owner TEXT NOT NULL,
+    lease_until INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    result TEXT,
+    checkout_id TEXT,
+    attempt INTEGER NOT NULL DEFAULT 1
+)"""
+_RECORDS_OF_BEFORE = """
+INSERT INTO idempotency (key, fingerprint, owner, lease_until, expires_at, result)
+SELECT key, fingerprint, '', 0, expires_at, result FROM idempotency_before"""
 
-_LOAD = "SELECT version, body FROM checkouts WHERE id = ?"
-_VERSION = "SELECT version FROM checkouts WHERE id = ?"
-_CREATE = "INSERT INTO checkouts (id, version, state, updated_at, body) VALUES (?, ?, ?, ?, ?)"
-_UPDATE = (
-    "UPDATE checkouts SET version = ?, state = ?, updated_at = ?, body = ? "
-    "WHERE id = ? AND version = ?"
+_STATEMENTS = Statements.render(
+    {"checkouts": "checkouts", "claims": "claims", "idempotency": "idempotency"},
+    jsonb=False,
+    named=True,
 )
-_CLAIM = """
-INSERT INTO claims (checkout_id, owner, expires_at) VALUES (:id, :owner, :expires_at)
-ON CONFLICT (checkout_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-WHERE claims.expires_at <= :now OR claims.owner = :owner
-"""
-_READ_CLAIM = "SELECT owner, expires_at FROM claims WHERE checkout_id = ?"
-_RELEASE = "DELETE FROM claims WHERE checkout_id = ? AND owner = ?"
-_REMEMBER = """
-INSERT INTO idempotency (key, fingerprint, result, expires_at)
-VALUES (:key, :fingerprint, :result, :expires_at)
-ON CONFLICT (key) DO UPDATE SET
-    fingerprint = excluded.fingerprint, result = excluded.result, expires_at = excluded.expires_at
-WHERE idempotency.expires_at <= :now
-"""
-_RECALL = "SELECT fingerprint, result, expires_at FROM idempotency WHERE key = ? AND expires_at > ?"
-_READ_RECORD = "SELECT fingerprint, result, expires_at FROM idempotency WHERE key = ?"
-_PURGE_CLAIMS = "DELETE FROM claims WHERE expires_at <= ?"
-_PURGE_RECORDS = "DELETE FROM idempotency WHERE expires_at <= ?"
+
+
+def _schema() -> Steps[None]:
+    """Create the tables and indexes; bring those of an earlier version up to date."""
+    for table in (_CHECKOUTS, _CLAIMS, _IDEMPOTENCY):
+        yield Query(table, fetch=Fetch.NOTHING)
+    found = yield Query("PRAGMA table_info(checkouts)", fetch=Fetch.ALL)
+    missing = [c for c in SEARCHED if c.name not in {column[1] for column in found}]
+    for column in missing:
+        yield Query(f"ALTER TABLE checkouts ADD COLUMN {column.name} TEXT", fetch=Fetch.NOTHING)
+    if missing:
+        filled = ", ".join(
+            f"{c.name} = json_extract(body, '$.{'.'.join(c.path)}')" for c in missing
+        )
+        yield Query(f"UPDATE checkouts SET {filled} WHERE json_valid(body)", fetch=Fetch.NOTHING)
+    records = yield Query("PRAGMA table_info(idempotency)", fetch=Fetch.ALL)
+    if "owner" not in {column[1] for column in records}:
+        # Records were results only (``result NOT NULL``), a constraint SQLite cannot drop:
+        # the table is rebuilt, its finished records kept.
+        yield Query("ALTER TABLE idempotency RENAME TO idempotency_before", fetch=Fetch.NOTHING)
+        yield Query(_IDEMPOTENCY, fetch=Fetch.NOTHING)
+        yield Query(_RECORDS_OF_BEFORE, fetch=Fetch.NOTHING)
+        yield Query("DROP TABLE idempotency_before", fetch=Fetch.NOTHING)
+    for index in INDEXES:
+        yield Query(index.create(index.name, index.table), fetch=Fetch.NOTHING)
 
 
 class SQLiteStore(SQLStore):
-    """A ``Store`` in one SQLite file; the schema is created on first use.
+    """A ``Store`` in one SQLite file; the schema is created (or upgraded) on first use.
 
     ``timeout`` is how long a write waits for another thread or process holding the file's
     write lock before failing with ``StoreError``. ``cache_size`` decoded checkouts are kept and
     reused while their stored text is unchanged. Use it as a context manager, or ``close()``.
-    Raises only core errors: ``CheckoutNotFound``, ``ConcurrencyConflict``, ``StoreError``.
+    Raises only core errors: ``CheckoutNotFound``, ``ConcurrencyConflict``, ``StoreError``
+    (also when the file cannot be opened); ``ValueError`` for bad arguments.
     """
 
     def __init__(
         self, path: str | os.PathLike[str], *, timeout: float = 30.0, cache_size: int = 256
     ) -> None:
-        super().__init__(cache_size)
+        super().__init__(Queries(_STATEMENTS, at=_micros, time=_datetime, cache_size=cache_size))
+        if sqlite3.sqlite_version_info < (3, 35):
+            raise StoreError(
+                f"the SQLite store needs SQLite 3.35 or later, not {sqlite3.sqlite_version}"
+            )
         self._path = os.fspath(path)
         self._timeout = timeout
         # Idle connections, reused last-in first-out: as many as calls ever ran at once.
@@ -118,117 +152,14 @@ class SQLiteStore(SQLStore):
         for connection in idle:
             connection.close()
 
-    # --- the Store port -----------------------------------------------------------------------
-
-    def load(self, checkout_id: str) -> Checkout:
-        """The stored checkout. Raises ``CheckoutNotFound``."""
-        with self._connection() as connection:
-            row = connection.execute(_LOAD, (checkout_id,)).fetchone()
-        return self._loaded(checkout_id, row)
-
-    def save(self, checkout: Checkout, expected_version: int) -> Checkout:
-        """Store ``checkout`` if the stored version is still ``expected_version``.
-
-        Returns it with ``version`` set to ``expected_version + 1``. Raises
-        ``ConcurrencyConflict`` when the stored version differs (or, on create, the id exists).
-        """
-        saved, body = self._to_save(checkout, expected_version)
-        updated_at = _micros(saved.updated_at)
-        with self._connection() as connection:
-            if expected_version == 0:
-                try:
-                    connection.execute(
-                        _CREATE, (saved.id, saved.version, saved.state.value, updated_at, body)
-                    )
-                except sqlite3.IntegrityError:
-                    raise _conflict(connection, saved.id, expected_version) from None
-            else:
-                cursor = connection.execute(
-                    _UPDATE,
-                    (
-                        saved.version,
-                        saved.state.value,
-                        updated_at,
-                        body,
-                        saved.id,
-                        expected_version,
-                    ),
-                )
-                if cursor.rowcount != 1:
-                    raise _conflict(connection, saved.id, expected_version)
-        return saved
-
-    def acquire_claim(self, checkout_id: str, owner: str, now: datetime, lease: timedelta) -> Claim:
-        """Take or renew the claim on a checkout, atomically across threads and processes.
-
-        Returns the claim in force afterwards: the caller holds it exactly when
-        ``claim.owner == owner``.
-        """
-        params = {
-            "id": checkout_id,
-            "owner": owner,
-            "expires_at": _micros(now + lease),
-            "now": _micros(now),
-        }
-
-        def claim(connection: sqlite3.Connection) -> Claim:
-            connection.execute(_CLAIM, params)
-            holder, expires_at = connection.execute(_READ_CLAIM, (checkout_id,)).fetchone()
-            return Claim(checkout_id, holder, _datetime(expires_at))
-
-        return self._write(claim)
-
-    def release_claim(self, checkout_id: str, owner: str) -> None:
-        """Give up ``owner``'s claim; does nothing if ``owner`` does not hold it."""
-        with self._connection() as connection:
-            connection.execute(_RELEASE, (checkout_id, owner))
-
-    def recall(self, key: str, now: datetime) -> IdempotencyRecord | None:
-        """The record stored under an idempotency key, unless absent or expired."""
-        with self._connection() as connection:
-            row = connection.execute(_RECALL, (key, _micros(now))).fetchone()
-        if row is None:
-            return None
-        fingerprint, result, expires_at = row
-        return IdempotencyRecord(key, fingerprint, result, _datetime(expires_at))
-
-    def remember(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord:
-        """Store ``record`` unless an unexpired one has the key; return the one in force."""
-        params = {
-            "key": record.key,
-            "fingerprint": record.fingerprint,
-            "result": record.result,
-            "expires_at": _micros(record.expires_at),
-            "now": _micros(now),
-        }
-
-        def remember(connection: sqlite3.Connection) -> IdempotencyRecord:
-            connection.execute(_REMEMBER, params)
-            fingerprint, result, expires_at = connection.execute(
-                _READ_RECORD, (record.key,)
-            ).fetchone()
-            return IdempotencyRecord(record.key, fingerprint, result, _datetime(expires_at))
-
-        return self._write(remember)
-
-    def purge(self, now: datetime) -> int:
-        """Remove claims and idempotency records expired at or before ``now``; how many.
-
-        Both deletes run in one transaction. Raises ``StoreError`` when the database fails.
-        """
-        cutoff = (_micros(now),)
-
-        def purge(connection: sqlite3.Connection) -> int:
-            claims = connection.execute(_PURGE_CLAIMS, cutoff).rowcount
-            records = connection.execute(_PURGE_RECORDS, cutoff).rowcount
-            return claims + records
-
-        return self._write(purge)
-
     # --- internals ----------------------------------------------------------------------------
 
+    def _run(self, work: Work[T]) -> T:
+        with self._connection() as connection:
+            return _perform(connection, work)
+
     def _connection(self) -> _Borrowed:
-        """Borrow an idle connection (or open one) for one call; sqlite3 errors translated."""
+        """Borrow an idle connection (or open one) for one call; driver errors translated."""
         return _Borrowed(self)
 
     def _forked(self) -> None:
@@ -256,7 +187,7 @@ class SQLiteStore(SQLStore):
         try:
             if not self._schema_ready:
                 connection.execute("PRAGMA journal_mode = WAL")
-                connection.executescript(_SCHEMA)
+                _perform(connection, Work(_schema(), atomic=True))
                 self._schema_ready = True
             # In WAL mode a commit survives a crash of the process; only a power loss can
             # undo the last commits, and the database stays consistent either way.
@@ -266,29 +197,78 @@ class SQLiteStore(SQLStore):
             raise
         return connection
 
-    def _write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``work`` in a transaction holding the write lock from its first statement."""
-        with self._connection() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(connection)
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
-        return result
+
+class AsyncSQLiteStore(AsyncFacade):
+    """An ``AsyncStore`` in one SQLite file: a ``SQLiteStore`` whose calls run in threads.
+
+    Each call runs in a worker thread (``asyncio.to_thread``), so the event loop never waits
+    for the file's lock or the disk. The file is opened, and its schema created or upgraded, on
+    first use (in a worker thread too) or by ``open()``. Use it with ``async with`` (which
+    opens it), or ``aclose()``. Raises what ``SQLiteStore`` raises.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, cache_size: int = 256
+    ) -> None:
+        self._path = os.fspath(path)
+        self._timeout = timeout
+        self._cache_size = cache_size
+        self._store: SQLiteStore | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    async def open(self) -> None:
+        """Open the file and create or upgrade its schema, once. Raises ``StoreError``."""
+        await asyncio.to_thread(self._opened)
+
+    async def aclose(self) -> None:
+        """Close the file's connections; the store cannot be used afterwards."""
+        with self._lock:
+            self._closed = True
+            store, self._store = self._store, None
+        if store is not None:
+            await asyncio.to_thread(store.close)
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    def _call(self, work: Callable[[Store], T]) -> Awaitable[T]:
+        return asyncio.to_thread(lambda: work(self._opened()))
+
+    def _opened(self) -> SQLiteStore:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"the SQLite store {self._path} is closed")
+            if self._store is None:
+                self._store = SQLiteStore(
+                    self._path, timeout=self._timeout, cache_size=self._cache_size
+                )
+            return self._store
 
 
-def _conflict(
-    connection: sqlite3.Connection, checkout_id: str, expected_version: int
-) -> ConcurrencyConflict:
-    row = connection.execute(_VERSION, (checkout_id,)).fetchone()
-    return ConcurrencyConflict(checkout_id, expected_version, row[0] if row else None)
+def _perform(connection: sqlite3.Connection, work: Work[T]) -> T:
+    """Run ``work`` on ``connection``; an atomic one holding the write lock from the start."""
+    if not work.atomic:
+        return run(connection, work.steps)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        result = run(connection, work.steps)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return result
 
 
 class _Borrowed:
-    """One connection lent for one call; turns sqlite3's exceptions into ``StoreError``.
+    """One connection lent for one call; turns the driver's exceptions into ``StoreError``.
 
     A plain class rather than ``@contextmanager``: it is on every call's path, and costs a
     fraction of a generator-based one.
@@ -307,8 +287,8 @@ class _Borrowed:
         except IndexError:
             try:
                 self._connection = self._store._open()
-            except sqlite3.Error as error:
-                raise StoreError(f"SQLite store failed: {error}") from error
+            except _DRIVER_ERRORS as error:
+                raise _store_error(error) from error
         return self._connection
 
     def __exit__(
@@ -318,15 +298,23 @@ class _Borrowed:
         tb: TracebackType | None,
     ) -> None:
         self._store._give_back(self._connection)
-        if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"SQLite store failed: {exc}") from exc
+        if isinstance(exc, _DRIVER_ERRORS):
+            raise _store_error(exc) from exc
+
+
+def _store_error(error: BaseException) -> StoreError:
+    return StoreError(f"SQLite store failed: {error}")
 
 
 def _micros(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        raise ValueError(f"the store needs timezone-aware datetimes, got {moment!r}")
-    return (moment - _EPOCH) // _MICROSECOND
+    return (aware(moment) - _EPOCH) // _MICROSECOND
 
 
 def _datetime(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
+
+
+if TYPE_CHECKING:
+
+    def _conforms(sync: SQLiteStore, awaited: AsyncSQLiteStore) -> tuple[Store, AsyncStore]:
+        return sync, awaited

@@ -25,6 +25,7 @@ from orderflow.adapters.replay.transport import ReplayTransport
 from orderflow.adapters.replay.transport import replay_client as _replay_client
 from orderflow.adapters.shop_api.client import ShopApiClient
 from orderflow.adapters.stores.memory import MemoryStore
+from orderflow.calls import AddItem, CreateSelection, PaymentResult, SetCheckoutFields, StartPayment
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock
 from orderflow.errors import OrderflowError
@@ -108,7 +109,7 @@ def _receipt(receipt: Receipt | None) -> Outcome:
     return {
         "order": receipt.order,
         "status": receipt.status,
-        "grand_total": str(receipt.totals.grand_total_price.amount),
+        "grand_total": str(receipt.totals.grand_total_price.amount) if receipt.totals else None,
         "items": [(item.item, item.quantity) for item in receipt.items],
     }
 
@@ -205,14 +206,14 @@ def unknown_item(transport: Transport) -> Outcome:
 def payment_result_twice(transport: Transport) -> Outcome:
     """The payment result posted twice for one order (what orderflow itself never does):
     the first answers the receipt, the second Centra's 400 ``already completed``."""
-    selection = transport.create_selection().selection_id
-    transport.add_item(selection, SEED_ITEM, 1)
-    transport.set_checkout_fields(selection, seed_details())
-    transport.start_payment(selection, seed_details())
-    first = transport.payment_result(selection, SEED_PAYMENT_FIELDS)
+    selection = transport.send(CreateSelection()).selection_id
+    transport.send(AddItem(selection, SEED_ITEM, 1))
+    transport.send(SetCheckoutFields(selection, seed_details()))
+    transport.send(StartPayment(selection, seed_details()))
+    first = transport.send(PaymentResult(selection, SEED_PAYMENT_FIELDS))
     assert isinstance(first, Receipt), first
     try:
-        transport.payment_result(selection, SEED_PAYMENT_FIELDS)
+        transport.send(PaymentResult(selection, SEED_PAYMENT_FIELDS))
     except OrderflowError as error:
         return {**_receipt(first), "second": _error(error)}
     raise AssertionError("the second payment result did not fail")

@@ -276,7 +276,8 @@ def test_db_purge_on_a_sqlite_store_removes_expired_keys(tmp_path: Path) -> None
     db = tmp_path / "c.db"
     past = datetime.now(UTC) - timedelta(days=2)
     with SQLiteStore(db) as store:
-        store.remember(IdempotencyRecord("old", "f", "{}", past), past - timedelta(hours=1))
+        record = IdempotencyRecord("old", "f", "o", lease_until=past, expires_at=past)
+        store.reserve(record, past - timedelta(hours=1))
         store.acquire_claim("c1", "dead", past, timedelta(seconds=1))
     done = orderflow("db", "purge", "--sqlite", str(db))
     assert done.returncode == 0, done.stderr

@@ -1,44 +1,43 @@
-"""The ``Store`` contract: one suite, run over every store (see the ``store`` fixture)."""
+"""The ``Store`` contract, one suite run over every store, sync and async (the ``store``
+fixture): checkouts, ``find``, claims and the arguments a store refuses. Idempotency records and
+purging are in ``test_store_records``; what the SQL stores do under the port in
+``test_store_sql``."""
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 import attrs
 import pytest
 
-from orderflow.adapters.stores.sqlite import SQLiteStore
 from orderflow.address import Address
+from orderflow.calls import CallKind
 from orderflow.checkout import Checkout
-from orderflow.errors import CheckoutNotFound, ConcurrencyConflict, StoreError
+from orderflow.errors import CheckoutNotFound, ConcurrencyConflict, OrderflowError
 from orderflow.flow import Event, State, TransitionRecord
 from orderflow.money import Money
 from orderflow.payment import PaymentRequest
-from orderflow.ports import IdempotencyRecord, Store
-from orderflow.receipt import Item, Totals
+from orderflow.ports import Store
+from orderflow.receipt import Item, Receipt, Totals
 from orderflow.selection import PaymentMethod, Selection, SelectionResponse
-
-T = TypeVar("T")
-
-NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-LEASE = timedelta(seconds=30)
-RACERS = 16
+from tests.contract.conftest import (
+    LEASE,
+    NOW,
+    RACERS,
+    ids,
+    new_checkout,
+    race,
+    reservation,
+    stored,
+)
 
 
 def sek(amount: int) -> Money:
     return Money(Decimal(amount), "SEK", f"{amount}.00\u00a0SEK")
-
-
-def new_checkout(checkout_id: str = "co-1") -> Checkout:
-    return Checkout(id=checkout_id, state=State.SELECTION, created_at=NOW, updated_at=NOW)
 
 
 def full_checkout(checkout_id: str = "co-full") -> Checkout:
@@ -97,21 +96,6 @@ def full_checkout(checkout_id: str = "co-full") -> Checkout:
     )
 
 
-def race(count: int, attempt: Callable[[int], T]) -> list[T | Exception]:
-    """Run ``attempt(i)`` in ``count`` threads released together; each result or error."""
-    barrier = threading.Barrier(count)
-
-    def run(i: int) -> T | Exception:
-        barrier.wait()
-        try:
-            return attempt(i)
-        except Exception as error:
-            return error
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
-
-
 # --- checkouts --------------------------------------------------------------------------------
 
 
@@ -131,6 +115,12 @@ def test_a_saved_checkout_loads_back_equal_with_its_cart_details_and_history(sto
         Event.ADD_ITEM,
         Event.CONFIRM,
     ]
+
+
+def test_an_unsettled_payment_call_loads_back_as_its_call_kind(store: Store) -> None:
+    store.save(attrs.evolve(new_checkout(), outcome_unknown=CallKind.PAYMENT_RESULT), 0)
+
+    assert store.load("co-1").outcome_unknown is CallKind.PAYMENT_RESULT
 
 
 def test_save_returns_the_checkout_with_the_next_version(store: Store) -> None:
@@ -194,6 +184,141 @@ def test_only_one_of_sixteen_threads_saving_the_same_version_wins(store: Store) 
     assert len(losers) == RACERS - 1
     assert store.load("co-1") == winners[0]
     assert winners[0].version == 2
+
+
+# --- finding checkouts ------------------------------------------------------------------------
+
+
+def a_shop(store: Store) -> None:
+    """Six checkouts, saved out of order, each told apart by some filter."""
+    unknown = {"outcome_unknown": CallKind.PAYMENT_RESULT}
+    stored(store, "pending-unknown", 4, State.PAYMENT_PENDING, selection_id="sel-4", **unknown)
+    stored(store, "open", 1, selection_id="sel-1")
+    stored(store, "paid", 5, State.PAID, selection_id="sel-5", receipt=Receipt("1005"))
+    unknown = {"outcome_unknown": CallKind.START_PAYMENT}
+    stored(store, "confirmed-unknown", 2, State.CONFIRMED, selection_id="sel-2", **unknown)
+    stored(store, "cancelled", 0, State.CANCELLED)
+    stored(store, "pending", 3, State.PAYMENT_PENDING, selection_id="sel-3")
+
+
+def test_find_returns_every_checkout_least_recently_updated_first(store: Store) -> None:
+    a_shop(store)
+
+    found = store.find()
+
+    assert ids(found) == [
+        "cancelled",
+        "open",
+        "confirmed-unknown",
+        "pending",
+        "pending-unknown",
+        "paid",
+    ]
+    assert found[-1] == store.load("paid")
+
+
+@pytest.mark.parametrize("state", [State.PAYMENT_PENDING, "payment_pending"], ids=["enum", "str"])
+def test_find_by_state_takes_the_state_or_its_value(store: Store, state: State | str) -> None:
+    a_shop(store)
+
+    assert ids(store.find(state=state)) == ["pending", "pending-unknown"]
+
+
+def test_find_by_outcome_unknown_tells_unsettled_payment_calls_apart(store: Store) -> None:
+    a_shop(store)
+
+    unknown = store.find(outcome_unknown=True)
+
+    assert ids(unknown) == ["confirmed-unknown", "pending-unknown"]
+    assert [c.outcome_unknown for c in unknown] == [CallKind.START_PAYMENT, CallKind.PAYMENT_RESULT]
+    assert ids(store.find(outcome_unknown=False)) == ["cancelled", "open", "pending", "paid"]
+
+
+def test_find_updated_before_keeps_only_checkouts_saved_strictly_before(store: Store) -> None:
+    a_shop(store)
+
+    assert ids(store.find(updated_before=NOW + timedelta(minutes=2))) == ["cancelled", "open"]
+    assert store.find(updated_before=NOW) == []
+
+
+def test_find_by_order_and_by_selection_finds_the_one_checkout(store: Store) -> None:
+    a_shop(store)
+
+    assert ids(store.find(order="1005")) == ["paid"]
+    assert ids(store.find(selection="sel-3")) == ["pending"]
+    assert store.find(order="9999") == []
+    assert store.find(selection="sel-9") == []
+
+
+def test_find_combines_every_filter_given(store: Store) -> None:
+    a_shop(store)
+    before = NOW + timedelta(minutes=5)
+
+    assert ids(store.find(state="payment_pending", outcome_unknown=True)) == ["pending-unknown"]
+    assert ids(store.find(state=State.PAYMENT_PENDING, outcome_unknown=False)) == ["pending"]
+    assert ids(store.find(outcome_unknown=True, updated_before=NOW + timedelta(minutes=3))) == [
+        "confirmed-unknown"
+    ]
+    assert ids(
+        store.find(
+            state=State.PAYMENT_PENDING,
+            outcome_unknown=True,
+            updated_before=before,
+            selection="sel-4",
+            limit=1,
+        )
+    ) == ["pending-unknown"]
+    assert store.find(state=State.PAID, order="1005", updated_before=NOW) == []
+    assert store.find(state=State.SELECTION, selection="sel-3") == []
+
+
+def test_find_returns_at_most_limit_checkouts_the_least_recently_updated(store: Store) -> None:
+    a_shop(store)
+
+    assert ids(store.find(limit=2)) == ["cancelled", "open"]
+    assert ids(store.find(outcome_unknown=False, limit=3)) == ["cancelled", "open", "pending"]
+    assert len(store.find(limit=10_000)) == 6
+
+
+def test_find_sees_the_latest_save_of_each_checkout(store: Store) -> None:
+    first = stored(store, "co-1", 0, State.CONFIRMED, outcome_unknown=CallKind.START_PAYMENT)
+    paid = attrs.evolve(
+        first,
+        state=State.PAID,
+        outcome_unknown=None,
+        receipt=Receipt("1001"),
+        updated_at=NOW + timedelta(minutes=1),
+    )
+    store.save(paid, expected_version=1)
+
+    assert store.find(outcome_unknown=True) == []
+    assert store.find(state=State.CONFIRMED) == []
+    assert store.find(updated_before=NOW + timedelta(minutes=1)) == []
+    [found] = store.find(state="paid", order="1001")
+    assert found == store.load("co-1")
+    assert found.version == 2
+
+
+def test_find_on_an_empty_store_finds_nothing(store: Store) -> None:
+    assert store.find() == []
+    assert store.find(state=State.PAID, outcome_unknown=True) == []
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"state": "shipped"},
+        {"state": "PAID"},
+        {"limit": 0},
+        {"limit": -1},
+        {"limit": 10_001},
+        {"updated_before": datetime(2026, 1, 1)},
+    ],
+    ids=["unknown-state", "state-by-name", "limit-0", "limit-negative", "limit-10001", "naive"],
+)
+def test_find_refuses_bad_filters_with_value_error(store: Store, filters: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        store.find(**filters)
 
 
 # --- claims -----------------------------------------------------------------------------------
@@ -263,121 +388,52 @@ def test_only_one_of_sixteen_threads_gets_a_free_claim(store: Store) -> None:
     assert len(winners) == 1
 
 
-# --- idempotency records ----------------------------------------------------------------------
+# --- bad arguments and values the database cannot hold ----------------------------------------
+
+NAIVE = datetime(2026, 1, 1, 12, 0)
+
+BAD_TIMES: dict[str, Callable[[Store], object]] = {
+    "save": lambda s: s.save(attrs.evolve(new_checkout(), updated_at=NAIVE), 0),
+    "claim": lambda s: s.acquire_claim("co-1", "alice", NAIVE, LEASE),
+    "reserve-now": lambda s: s.reserve(reservation(), NAIVE),
+    "reserve-lease": lambda s: s.reserve(attrs.evolve(reservation(), lease_until=NAIVE), NOW),
+    "purge": lambda s: s.purge(NAIVE),
+    "purge-finished": lambda s: s.purge(NOW, finished_before=NAIVE),
+}
 
 
-def record(fingerprint: str = "fp-1", result: str = '{"order": "1"}') -> IdempotencyRecord:
-    return IdempotencyRecord("key-1", fingerprint, result, NOW + timedelta(hours=24))
-
-
-def test_a_remembered_record_is_recalled(store: Store) -> None:
-    remembered = store.remember(record(), NOW)
-
-    assert remembered == record()
-    assert store.recall("key-1", NOW + timedelta(hours=1)) == record()
-
-
-def test_recalling_an_unknown_key_gives_none(store: Store) -> None:
-    assert store.recall("missing", NOW) is None
-
-
-def test_the_first_record_under_a_key_stays_in_force(store: Store) -> None:
-    store.remember(record(), NOW)
-
-    in_force = store.remember(record("fp-2", '{"order": "2"}'), NOW + timedelta(minutes=1))
-
-    assert in_force == record()
-    assert store.recall("key-1", NOW) == record()
-
-
-def test_an_expired_record_is_not_recalled_and_is_replaced(store: Store) -> None:
-    store.remember(record(), NOW)
-    later = NOW + timedelta(hours=24)
-    newer = IdempotencyRecord("key-1", "fp-2", '{"order": "2"}', later + timedelta(hours=24))
-
-    assert store.recall("key-1", later) is None
-    assert store.remember(newer, later) == newer
-    assert store.recall("key-1", later) == newer
-
-
-# --- purging expired claims and records -------------------------------------------------------
-
-
-def expiring(key: str, expires_at: datetime) -> IdempotencyRecord:
-    return IdempotencyRecord(key, f"fp-{key}", f'{{"key": "{key}"}}', expires_at)
-
-
-def test_purge_removes_claims_and_records_expired_at_or_before_now_and_counts_them(
-    store: Store,
+@pytest.mark.parametrize("call", BAD_TIMES.values(), ids=BAD_TIMES.keys())
+def test_a_naive_time_is_refused_with_value_error_and_stores_nothing(
+    store: Store, call: Callable[[Store], object]
 ) -> None:
-    store.acquire_claim("co-1", "alice", NOW - LEASE, LEASE)  # expires exactly at NOW
-    store.acquire_claim("co-2", "alice", NOW - 2 * LEASE, LEASE)
-    store.remember(expiring("key-1", NOW), NOW - LEASE)
-    store.remember(expiring("key-2", NOW - LEASE), NOW - LEASE)
+    with pytest.raises(ValueError):
+        call(store)
 
-    removed = store.purge(NOW)
-
-    assert removed == 4
-    # Gone, not just expired: asked about an earlier moment, when they were live, the store
-    # no longer knows them.
-    earlier = NOW - 2 * LEASE
-    assert store.acquire_claim("co-1", "bob", earlier, LEASE).owner == "bob"
-    assert store.acquire_claim("co-2", "bob", earlier, LEASE).owner == "bob"
-    assert store.recall("key-1", earlier) is None
-    assert store.recall("key-2", earlier) is None
+    assert store.find() == []
+    assert store.reserve(reservation("bob"), NOW).owner == "bob"
+    assert store.acquire_claim("co-1", "bob", NOW, LEASE).owner == "bob"
 
 
-def test_purge_keeps_a_live_claim_which_still_blocks_another_owner(store: Store) -> None:
-    store.acquire_claim("co-1", "alice", NOW, LEASE)
-    store.acquire_claim("co-2", "alice", NOW - LEASE, LEASE)
-
-    assert store.purge(NOW) == 1
-
-    claim = store.acquire_claim("co-1", "bob", NOW + timedelta(seconds=10), LEASE)
-    assert (claim.owner, claim.expires_at) == ("alice", NOW + LEASE)
-
-
-def test_purge_keeps_a_live_record_which_is_still_recalled(store: Store) -> None:
-    live = expiring("key-1", NOW + timedelta(microseconds=1))
-    store.remember(live, NOW - LEASE)
-    store.remember(expiring("key-2", NOW), NOW - LEASE)
-
-    assert store.purge(NOW) == 1
-
-    assert store.recall("key-1", NOW) == live
-    assert store.remember(expiring("key-1", NOW + LEASE), NOW) == live
+UNHOLDABLE: dict[str, Callable[[Store], object]] = {
+    "load-surrogate": lambda s: s.load("co-\ud800"),
+    "load-nul": lambda s: s.load("co-\x00"),
+    "save-surrogate": lambda s: s.save(new_checkout("co-\ud800"), 0),
+    "save-huge-version": lambda s: s.save(new_checkout(), 2**70),
+    "claim-surrogate": lambda s: s.acquire_claim("co-\ud800", "alice", NOW, LEASE),
+    "reserve-surrogate": lambda s: s.reserve(reservation(key="key-\ud800"), NOW),
+    "reserve-huge-attempt": lambda s: s.reserve(attrs.evolve(reservation(), attempt=2**70), NOW),
+    "complete-surrogate": lambda s: s.complete("key-1", "alice", "\ud800"),
+    "find-selection-nul": lambda s: s.find(selection="sel-\x00"),
+}
 
 
-def test_purging_twice_removes_nothing_the_second_time(store: Store) -> None:
-    store.acquire_claim("co-1", "alice", NOW - LEASE, LEASE)
-    store.acquire_claim("co-2", "alice", NOW, LEASE)
-    store.remember(expiring("key-1", NOW), NOW - LEASE)
+@pytest.mark.parametrize("call", UNHOLDABLE.values(), ids=UNHOLDABLE.keys())
+def test_a_value_the_database_cannot_hold_raises_a_core_error_never_the_drivers(
+    store: Store, call: Callable[[Store], object]
+) -> None:
+    store.reserve(reservation(), NOW)
+    # The store may take it, or refuse it with a core error; anything else fails the test.
+    with contextlib.suppress(OrderflowError):
+        call(store)
 
-    assert store.purge(NOW) == 2
-    assert store.purge(NOW) == 0
-    assert store.acquire_claim("co-2", "bob", NOW, LEASE).owner == "alice"
-
-
-def test_purging_an_empty_store_removes_nothing(store: Store) -> None:
-    assert store.purge(NOW) == 0
-
-
-def test_purge_never_removes_checkouts(store: Store) -> None:
-    saved = store.save(new_checkout(), expected_version=0)
-
-    assert store.purge(NOW + timedelta(days=365)) == 0
-
-    assert store.load("co-1") == saved
-
-
-def test_a_failed_sqlite_purge_raises_store_error_and_removes_nothing(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "orderflow.db") as sqlite_store:
-        sqlite_store.acquire_claim("co-1", "alice", NOW - LEASE, LEASE)
-        with contextlib.closing(sqlite3.connect(sqlite_store.path)) as connection:
-            connection.execute("DROP TABLE idempotency")
-
-        with pytest.raises(StoreError):
-            sqlite_store.purge(NOW)
-
-        # The claims delete was rolled back with the failed one: the claim is still there.
-        assert sqlite_store.acquire_claim("co-1", "bob", NOW - LEASE, LEASE).owner == "alice"
+    assert store.reserve(reservation("bob"), NOW).owner == "alice"  # still usable

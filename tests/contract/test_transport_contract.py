@@ -13,8 +13,9 @@ import attrs
 import pytest
 
 from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, run_seed_flow, seed_details
+from orderflow.calls import CallKind
 from orderflow.checkout import Checkout
-from orderflow.errors import CentraError, OutcomeUnknown
+from orderflow.errors import CentraError, OutcomeUnknown, PaymentInFlight
 from orderflow.flow import State
 from orderflow.payment import (
     FailedAction,
@@ -53,7 +54,7 @@ def test_the_seed_flow_ends_paid_with_the_seeds_totals(rig: Rig) -> None:
     assert paid.state is State.PAID
     assert paid.receipt is not None
     totals = paid.receipt.totals
-    assert totals.grand_total_price.amount == 3600
+    assert totals is not None and totals.grand_total_price.amount == 3600
     assert totals.grand_total_price_tax is not None
     assert totals.grand_total_price_tax.amount == 720
     assert totals.grand_total_price.display == "3\u00a0600.00\u00a0SEK"
@@ -117,7 +118,7 @@ def test_a_voucher_takes_ten_percent_off_the_cart_and_the_order(rig: Rig) -> Non
     rig.service.confirm(checkout.id, seed_details())
     rig.service.start_payment(checkout.id)
     paid = rig.service.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
-    assert paid.receipt is not None
+    assert paid.receipt is not None and paid.receipt.totals is not None
     assert paid.receipt.totals.grand_total_price.amount == 3240
 
 
@@ -144,12 +145,29 @@ def test_a_payment_result_called_twice_reaches_centra_once_and_both_get_the_rece
 def test_a_payment_result_that_times_out_is_reconciled_to_paid_with_one_order(rig: Rig) -> None:
     checkout = pending(rig)
     with pytest.raises(OutcomeUnknown):
-        rig.losing("payment_result").complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
+        rig.losing(CallKind.PAYMENT_RESULT).complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
     unknown = rig.service.get(checkout.id)
     assert unknown.state is State.PAYMENT_PENDING
-    assert unknown.outcome_unknown == "payment_result"
+    assert unknown.outcome_unknown is CallKind.PAYMENT_RESULT
     paid = rig.service.reconcile(checkout.id)
     assert paid.state is State.PAID and paid.outcome_unknown is None
     assert rig.fake.calls["payment_result"] == 1 and len(rig.fake.orders) == 1
     assert paid.receipt is not None
+    assert paid.order == rig.fake.orders[checkout.selection_id or ""]["order"]
+
+
+def test_an_instant_success_whose_answer_was_lost_is_reconciled_to_its_one_order(
+    rig: Rig,
+) -> None:
+    checkout = confirmed(rig, "instant-success")
+    with pytest.raises(OutcomeUnknown):
+        rig.losing(CallKind.START_PAYMENT).start_payment(checkout.id)
+    unknown = rig.service.get(checkout.id)
+    assert unknown.state is State.CONFIRMED
+    assert unknown.outcome_unknown is CallKind.START_PAYMENT
+    with pytest.raises(PaymentInFlight):
+        rig.service.cancel(checkout.id)
+    paid = rig.service.start_payment(checkout.id)  # a retry asks Centra first
+    assert paid.state is State.PAID and paid.outcome_unknown is None
+    assert rig.fake.calls["start_payment"] == 1 and len(rig.fake.orders) == 1
     assert paid.order == rig.fake.orders[checkout.selection_id or ""]["order"]

@@ -37,10 +37,11 @@ from orderflow.adapters.replay.transport import REPLAY_BASE_URL, ReplayTransport
 from orderflow.adapters.shop_api import dialect
 from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
 from orderflow.adapters.stores.memory import MemoryStore
+from orderflow.calls import CallKind
 from orderflow.clock import ManualClock
 from orderflow.service import AsyncCheckoutService, CheckoutService
 from tests.cassettes import CONTRACT_CASSETTES, RECORDED_AT
-from tests.support import LosesAnswers
+from tests.support import AwaitedStore, LosesAnswers
 
 API_KEY = "contract-key"
 LOST_READ_TIMEOUT = 0.3
@@ -74,7 +75,7 @@ class Rig:
     fake: Centra
     store: MemoryStore
     service: CheckoutService
-    losing: Callable[[str], CheckoutService]
+    losing: Callable[[CallKind], CheckoutService]
     check: Callable[[], None] = _never_fails
 
 
@@ -166,7 +167,7 @@ async def _disconnected(receive: Receive) -> None:
 def in_process(setup: Setup) -> Rig:
     """``FakeCentra`` itself as the transport, the sync service."""
 
-    def losing(call: str) -> CheckoutService:
+    def losing(call: CallKind) -> CheckoutService:
         lossy = LosesAnswers(setup.fake, {call})
         return CheckoutService(transport=lossy, store=setup.store)
 
@@ -185,7 +186,7 @@ def http_sync(setup: Setup) -> Rig:
     def client(timeout: httpx.Timeout | float = 10.0) -> ShopApiClient:
         return setup.stack.enter_context(ShopApiClient(setup.base_url, API_KEY, timeout=timeout))
 
-    def losing(call: str) -> CheckoutService:
+    def losing(call: CallKind) -> CheckoutService:
         assert setup.server is not None
         setup.server.lose_next(call)
         return CheckoutService(transport=client(_lossy_timeout()), store=setup.store)
@@ -227,10 +228,11 @@ def http_async(setup: Setup) -> Rig:
 
     def service(timeout: httpx.Timeout | float = 10.0) -> CheckoutService:
         clients.append(AsyncShopApiClient(setup.base_url, API_KEY, timeout=timeout))
-        facade = Blocking(AsyncCheckoutService(transport=clients[-1], store=setup.store), loop)
+        store = AwaitedStore(setup.store)
+        facade = Blocking(AsyncCheckoutService(transport=clients[-1], store=store), loop)
         return cast(CheckoutService, facade)
 
-    def losing(call: str) -> CheckoutService:
+    def losing(call: CallKind) -> CheckoutService:
         assert setup.server is not None
         setup.server.lose_next(call)
         return service(_lossy_timeout())
@@ -240,7 +242,7 @@ def http_async(setup: Setup) -> Rig:
 
 # --- replay: the test's cassette, and a ledger of what it played ------------------------------
 
-_ORDER_CALLS = frozenset({"start_payment", "payment_result", "read_receipt"})
+_ORDER_CALLS = frozenset({"start_payment", "payment_result", "read_selection"})
 
 
 def _route(request: httpx.Request) -> tuple[dialect.Route, dict[str, str]] | None:
@@ -284,8 +286,8 @@ class Ledger(httpx.BaseTransport):
         if route.name not in _ORDER_CALLS or response.status_code != 200:
             return
         answer = json.loads(response.read() or b"null")
-        if not isinstance(answer, dict) or "order" not in answer:
-            return  # an action to take, or no receipt yet
+        if not isinstance(answer, dict) or "order" not in answer or "selection" in answer:
+            return  # an action to take, a cart, or no receipt yet
         sent = json.loads(request.content or b"{}")
         selection = params.get("selection") or sent.get("selection")
         self.orders[selection] = {k: v for k, v in answer.items() if k != "action"}
@@ -346,7 +348,7 @@ def replay(setup: Setup) -> Rig:
             ShopApiClient(REPLAY_BASE_URL, API_KEY, transport=transport)
         )
 
-    def losing(call: str) -> CheckoutService:
+    def losing(call: CallKind) -> CheckoutService:
         return CheckoutService(transport=client(DropsAnswers(ledger, {call})), store=setup.store)
 
     def check() -> None:

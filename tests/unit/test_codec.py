@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderflow.address import Address
+from orderflow.calls import CallKind
 from orderflow.checkout import Checkout
 from orderflow.codec import (
     converter,
@@ -22,6 +23,7 @@ from orderflow.codec import (
     loads,
     structure,
     structure_action,
+    structure_receipt,
     unstructure,
 )
 from orderflow.errors import PayloadError
@@ -495,3 +497,101 @@ def test_structure_does_not_mutate_its_input(receipt_data: dict[str, Any]) -> No
     before = copy.deepcopy(receipt_data)
     structure(receipt_data, Receipt)
     assert receipt_data == before
+
+
+# --- orders that do not fully decode, bounded integers, any JSON ------------------------------
+
+
+def test_a_receipt_that_decodes_is_returned_with_no_problems(receipt_data: dict[str, Any]) -> None:
+    receipt, problems = structure_receipt(receipt_data)
+    assert problems == () and receipt.undecoded is None
+    assert receipt == structure(receipt_data, Receipt)
+
+
+@pytest.mark.parametrize(
+    ("broken", "kept"),
+    [
+        ({"items": "..."}, ["items"]),
+        ({"totals": "..."}, ["totals"]),
+        ({"items": [{"quantity": "one"}], "totals": []}, ["items", "totals"]),
+        ({"currency": 5}, ["currency"]),
+    ],
+)
+def test_an_order_whose_parts_do_not_decode_keeps_them_as_they_came(
+    receipt_data: dict[str, Any], broken: dict[str, Any], kept: list[str]
+) -> None:
+    receipt, problems = structure_receipt({**receipt_data, **broken})
+    assert receipt.order == "588"
+    assert receipt.undecoded == {key: broken[key] for key in kept}
+    assert {p.path.split(".")[1].split("[")[0] for p in problems} == set(kept)
+    assert loads(dumps(receipt), Receipt) == receipt  # storable, and read back the same
+
+
+def test_an_elided_success_body_is_an_order_with_nothing_else() -> None:
+    receipt, _ = structure_receipt({"order": "588", "items": "...", "totals": "..."})
+    assert receipt.order == "588" and receipt.totals is None and receipt.items == ()
+
+
+@pytest.mark.parametrize("data", [[], "588", {"order": None}, {"order": {"id": 1}}])
+def test_an_answer_without_a_usable_order_is_still_an_error(data: Any) -> None:
+    with pytest.raises(PayloadError):
+        structure_receipt(data)
+
+
+@pytest.mark.parametrize("quantity", [2**63, -(2**63) - 1, 2**64])
+def test_integers_beyond_64_bits_are_refused_where_they_would_come_back_as_floats(
+    receipt_data: dict[str, Any], quantity: int
+) -> None:
+    receipt_data["items"][0]["quantity"] = quantity
+    with pytest.raises(PayloadError) as refused:
+        structure(receipt_data, Receipt)
+    assert paths(refused) == {"$.items[0].quantity"}
+
+
+def test_a_checkout_with_any_json_provider_fields_and_a_marker_round_trips() -> None:
+    fields = {"success": True, "timestamp": 1718617138, "transaction": {"id": "t", "n": [1.5]}}
+    checkout = Checkout(
+        id="c1",
+        state=State.PAYMENT_PENDING,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+        payment_fields=fields,
+        outcome_unknown=CallKind.PAYMENT_RESULT,
+    )
+    back = loads(dumps(checkout), Checkout)
+    assert back == checkout and back.outcome_unknown is CallKind.PAYMENT_RESULT
+    assert back.payment_fields == fields
+
+
+DOCS = Path(__file__).resolve().parents[1] / "data" / "centra-docs"
+
+
+def test_vouchers_keyed_by_code_decode_and_go_out_the_same_way() -> None:
+    data = json.loads((DOCS / "vouchers.selection.vouchers-as-object.json").read_text())
+    discounts = structure(data["discounts"], Discounts)
+    assert discounts.codes == ("priceoffexclcamp",)
+    assert isinstance(discounts.vouchers, dict)
+    voucher = discounts.vouchers["priceoffexclcamp"]
+    assert voucher.type == "code" and voucher.expiry_date == "2099-10-21 16:25:00"
+    assert voucher.price_off is not None and voucher.price_off.amount == Decimal("-629.25")
+    assert isinstance(discounts.automatic_discounts, dict)
+    assert discounts.automatic_discounts["506"]["name"] == "My Test Auto"
+    assert unstructure(discounts) == data["discounts"]
+
+
+def test_vouchers_as_a_list_stay_a_list(receipt_data: dict[str, Any]) -> None:
+    receipt_data["discounts"]["vouchers"] = [
+        {"voucher": "WELCOME10", "priceOff": "-360.00\u00a0SEK", "priceOffAsNumber": -360}
+    ]
+    receipt = structure(receipt_data, Receipt)
+    assert receipt.discounts is not None and receipt.discounts.codes == ("WELCOME10",)
+    assert unstructure(receipt) == receipt_data
+
+
+def test_vouchers_that_are_neither_a_list_nor_an_object_are_refused_by_path(
+    receipt_data: dict[str, Any],
+) -> None:
+    receipt_data["discounts"]["vouchers"] = "WELCOME10"
+    with pytest.raises(PayloadError) as refused:
+        structure(receipt_data, Receipt)
+    assert paths(refused) == {"$.discounts.vouchers"}

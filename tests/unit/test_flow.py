@@ -10,9 +10,10 @@ import pytest
 
 from orderflow import flow
 from orderflow.address import Address
+from orderflow.calls import CallKind
 from orderflow.checkout import Checkout
-from orderflow.errors import EventNotAllowed, GuardRefused
-from orderflow.flow import FLOW, Event, State
+from orderflow.errors import EventNotAllowed, GuardRefused, PaymentInFlight
+from orderflow.flow import FLOW, AnswerKind, Event, State
 from orderflow.money import Money
 from orderflow.payment import PaymentRequest
 from orderflow.receipt import Discounts, Item, Totals, Voucher
@@ -112,8 +113,13 @@ DESIGNED = {
     (State.PAYMENT_FAILED, Event.COMPLETE_PAYMENT, State.PAYMENT_PENDING),
     (State.PAYMENT_PENDING, Event.FAIL_PAYMENT, State.PAYMENT_FAILED),
     (State.PAYMENT_FAILED, Event.RETRY_PAYMENT, State.CONFIRMED),
+    (State.CONFIRMED, Event.RECONCILE, State.PAID),
+    (State.CONFIRMED, Event.RECONCILE, State.CONFIRMED),
     (State.PAYMENT_PENDING, Event.RECONCILE, State.PAID),
     (State.PAYMENT_PENDING, Event.RECONCILE, State.PAYMENT_PENDING),
+    (State.PAYMENT_FAILED, Event.RECONCILE, State.PAID),
+    (State.PAYMENT_FAILED, Event.RECONCILE, State.PAYMENT_FAILED),
+    (State.PAID, Event.REFRESH_ORDER, State.PAID),
     *(
         (s, e, State.CANCELLED)
         for s in (State.SELECTION, State.CONFIRMED, State.PAYMENT_FAILED)
@@ -123,8 +129,64 @@ DESIGNED = {
 
 
 def test_the_table_holds_exactly_the_designed_transitions() -> None:
-    table = {(s, rule.event, d) for rule in FLOW for s in rule.sources for d in rule.dests}
+    table = {(s, rule.event, d) for rule in FLOW for s in rule.sources for d in rule.dests_from(s)}
     assert table == DESIGNED
+
+
+# Where each kind of answer leads, written out independently of FLOW: the same answer kind
+# leads to the same state whichever payment command got it.
+K = AnswerKind
+DESIGNED_LEADS = {
+    (Event.START_PAYMENT, K.AWAITING_SHOPPER): State.PAYMENT_PENDING,
+    (Event.START_PAYMENT, K.ORDER): State.PAID,
+    (Event.START_PAYMENT, K.DECLINED): State.PAYMENT_FAILED,
+    (Event.START_PAYMENT, K.OUT_OF_STOCK): State.SELECTION,
+    (Event.COMPLETE_PAYMENT, K.AWAITING_SHOPPER): State.PAYMENT_PENDING,
+    (Event.COMPLETE_PAYMENT, K.ORDER): State.PAID,
+    (Event.COMPLETE_PAYMENT, K.DECLINED): State.PAYMENT_FAILED,
+    (Event.COMPLETE_PAYMENT, K.OUT_OF_STOCK): State.SELECTION,
+    (Event.RECONCILE, K.ORDER): State.PAID,
+}
+
+
+@pytest.mark.parametrize(("key", "dest"), sorted(DESIGNED_LEADS.items()))
+def test_each_answer_of_a_payment_event_leads_where_the_design_says(
+    key: tuple[Event, AnswerKind], dest: State
+) -> None:
+    event, answer = key
+    for source in flow.RULES[event].sources:
+        assert flow.lead(event, answer, source) is dest
+
+
+def test_an_answer_with_no_order_leaves_reconcile_where_it_was() -> None:
+    for source in flow.RULES[Event.RECONCILE].sources:
+        assert flow.lead(Event.RECONCILE, AnswerKind.NO_ORDER, source) is source
+
+
+def test_an_answer_the_table_does_not_list_is_refused() -> None:
+    with pytest.raises(EventNotAllowed):
+        flow.lead(Event.ADD_ITEM, AnswerKind.ORDER, State.SELECTION)
+
+
+def test_only_the_payment_events_and_reconcile_may_fire_while_a_payment_is_in_flight() -> None:
+    unsettled = {rule.event for rule in FLOW if rule.while_unsettled}
+    assert unsettled == {Event.START_PAYMENT, Event.COMPLETE_PAYMENT, Event.RECONCILE}
+    assert all(
+        rule.call is not None and rule.call.moves_money
+        for rule in FLOW
+        if rule.event in (Event.START_PAYMENT, Event.COMPLETE_PAYMENT)
+    )
+
+
+@pytest.mark.parametrize("event", [Event.CANCEL, Event.EXPIRE, Event.REOPEN, Event.RETRY_PAYMENT])
+def test_an_event_on_a_checkout_with_a_payment_in_flight_is_refused_naming_the_call(
+    event: Event,
+) -> None:
+    source = State.PAYMENT_FAILED if event is Event.RETRY_PAYMENT else State.CONFIRMED
+    marked = checkout(source, outcome_unknown=CallKind.PAYMENT_RESULT)
+    with pytest.raises(PaymentInFlight, match="payment_result") as refused:
+        flow.check(marked, event)
+    assert refused.value.call == "payment_result" and refused.value.event == event.value
 
 
 def test_the_shared_machine_is_built_from_the_table() -> None:
@@ -171,11 +233,13 @@ def test_an_event_outside_the_table_names_state_event_and_the_allowed_ones(
     assert refused.value.allowed == tuple(flow.allowed_events(state))
 
 
-def test_final_states_allow_nothing_and_say_so() -> None:
+def test_no_event_leaves_a_final_state_and_a_cancelled_one_allows_nothing() -> None:
     for state in flow.FINAL:
-        assert flow.allowed_events(state) == ()
+        for event in flow.allowed_events(state):
+            assert flow.RULES[event].dests_from(state) == (state,)
+    assert flow.allowed_events(State.PAID) == (Event.REFRESH_ORDER,)
     with pytest.raises(EventNotAllowed, match="nothing"):
-        flow.check(checkout(State.PAID), Event.CANCEL)
+        flow.check(checkout(State.CANCELLED), Event.CANCEL)
 
 
 def test_firing_to_a_destination_the_table_does_not_list_is_refused() -> None:

@@ -10,12 +10,14 @@ import pytest
 
 from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, run_seed_flow, seed_details
-from orderflow.adapters.stores.memory import MemoryStore
+from orderflow.adapters.stores.memory import AsyncMemoryStore, MemoryStore
+from orderflow.calls import CallKind, PaymentResult
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock
 from orderflow.commands import ServiceSettings
 from orderflow.errors import (
     CentraError,
+    CentraUnavailable,
     ClaimTimeout,
     EventNotAllowed,
     GuardRefused,
@@ -25,7 +27,7 @@ from orderflow.errors import (
 from orderflow.flow import Event, State
 from orderflow.payment import FailedAction, FormAction, PaymentRequest, RedirectAction
 from orderflow.service import AsyncCheckoutService, CheckoutService
-from tests.support import LosesAnswers
+from tests.support import Awaited, LosesAnswers, Script
 
 
 @attrs.define
@@ -69,6 +71,7 @@ def test_the_seed_flow_ends_paid_with_one_order_and_every_step_in_the_history(
     paid = run_seed_flow(world.service)
     assert paid.state is State.PAID
     assert paid.receipt is not None and paid.order == paid.receipt.order
+    assert paid.receipt.totals is not None
     assert paid.receipt.totals.grand_total_price.amount == 3600
     assert events(paid) == [
         (None, "open", "selection"),
@@ -78,7 +81,7 @@ def test_the_seed_flow_ends_paid_with_one_order_and_every_step_in_the_history(
         ("payment_pending", "complete_payment", "paid"),
     ]
     assert world.store.load(paid.id) == paid
-    assert world.fake.calls["payment_result"] == 1
+    assert world.fake.calls[CallKind.PAYMENT_RESULT] == 1
 
 
 def test_complete_payment_on_a_paid_checkout_returns_the_stored_receipt_without_a_call(
@@ -174,7 +177,7 @@ def test_start_payment_follows_the_action(
 def test_a_success_action_is_paid_at_once_with_the_order_as_receipt(world: World) -> None:
     paid = world.service.start_payment(world.confirmed("instant-success").id)
     assert paid.state is State.PAID and paid.receipt is not None
-    assert world.fake.calls["payment_result"] == 0
+    assert world.fake.calls[CallKind.PAYMENT_RESULT] == 0
     assert len(world.fake.orders) == 1
 
 
@@ -205,9 +208,9 @@ def test_the_same_declined_answer_twice_returns_the_first_result_without_a_call(
 ) -> None:
     pending = world.pending()
     first = world.service.complete_payment(pending.id, DECLINED)
-    calls = world.fake.calls["payment_result"]
+    calls = world.fake.calls[CallKind.PAYMENT_RESULT]
     second = world.service.complete_payment(pending.id, DECLINED)
-    assert second == first and world.fake.calls["payment_result"] == calls
+    assert second == first and world.fake.calls[CallKind.PAYMENT_RESULT] == calls
 
 
 def test_fail_payment_then_cancel(world: World) -> None:
@@ -244,17 +247,18 @@ def test_a_lost_payment_result_is_reconciled_to_paid_without_a_second_call(
 ) -> None:
     pending = world.pending()
     lossy = CheckoutService(
-        transport=LosesAnswers(world.fake, {"payment_result"}),  # type: ignore[arg-type]
+        transport=LosesAnswers(world.fake, {CallKind.PAYMENT_RESULT}),
         store=world.store,
         clock=world.clock,
     )
     with pytest.raises(OutcomeUnknown):
         lossy.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
     unknown = world.store.load(pending.id)
-    assert unknown.state is State.PAYMENT_PENDING and unknown.outcome_unknown == "payment_result"
+    assert unknown.state is State.PAYMENT_PENDING
+    assert unknown.outcome_unknown is CallKind.PAYMENT_RESULT
     paid = world.service.reconcile(pending.id)
     assert paid.state is State.PAID and paid.outcome_unknown is None
-    assert world.fake.calls["payment_result"] == 1 and len(world.fake.orders) == 1
+    assert world.fake.calls[CallKind.PAYMENT_RESULT] == 1 and len(world.fake.orders) == 1
 
 
 def test_after_a_lost_answer_complete_payment_asks_centra_before_calling_again(
@@ -262,7 +266,7 @@ def test_after_a_lost_answer_complete_payment_asks_centra_before_calling_again(
 ) -> None:
     pending = world.pending()
     lossy = CheckoutService(
-        transport=LosesAnswers(world.fake, {"payment_result"}),  # type: ignore[arg-type]
+        transport=LosesAnswers(world.fake, {CallKind.PAYMENT_RESULT}),
         store=world.store,
         clock=world.clock,
     )
@@ -270,21 +274,27 @@ def test_after_a_lost_answer_complete_payment_asks_centra_before_calling_again(
         lossy.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
     paid = world.service.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
     assert paid.state is State.PAID
-    assert world.fake.calls["payment_result"] == 1
-    assert world.fake.calls["read_receipt"] == 1
+    assert world.fake.calls[CallKind.PAYMENT_RESULT] == 1
+    assert world.fake.calls[CallKind.READ_SELECTION] == 1
 
 
-def test_a_lost_start_payment_is_pending_and_reconciled(world: World) -> None:
+def test_a_lost_instant_success_keeps_its_marker_and_is_reconciled_to_the_order(
+    world: World,
+) -> None:
     confirmed = world.confirmed("instant-success")
     lossy = CheckoutService(
-        transport=LosesAnswers(world.fake, {"start_payment"}),  # type: ignore[arg-type]
+        transport=LosesAnswers(world.fake, {CallKind.START_PAYMENT}),
         store=world.store,
         clock=world.clock,
     )
     with pytest.raises(OutcomeUnknown):
         lossy.start_payment(confirmed.id)
-    assert world.store.load(confirmed.id).state is State.PAYMENT_PENDING
-    assert world.service.reconcile(confirmed.id).state is State.PAID
+    unknown = world.store.load(confirmed.id)
+    assert unknown.state is State.CONFIRMED
+    assert unknown.outcome_unknown is CallKind.START_PAYMENT
+    paid = world.service.reconcile(confirmed.id)
+    assert paid.state is State.PAID and paid.order == world.fake.orders[paid.selection_id]["order"]
+    assert paid.outcome_unknown is None and len(world.fake.orders) == 1
 
 
 def test_a_caller_waits_for_a_held_claim_and_gives_up_after_the_bound(world: World) -> None:
@@ -292,7 +302,7 @@ def test_a_caller_waits_for_a_held_claim_and_gives_up_after_the_bound(world: Wor
     world.store.acquire_claim(pending.id, "someone-else", world.clock.now(), timedelta(minutes=5))
     with pytest.raises(ClaimTimeout):
         world.service.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
-    assert world.fake.calls["payment_result"] == 0
+    assert world.fake.calls[CallKind.PAYMENT_RESULT] == 0
     assert world.store.load(pending.id) == pending
 
 
@@ -307,7 +317,7 @@ def test_an_idempotency_key_replays_the_first_result(world: World) -> None:
     checkout = world.service.open()
     first = world.service.add_item(checkout.id, SEED_ITEM, 1, idempotency_key="k1")
     again = world.service.add_item(checkout.id, SEED_ITEM, 1, idempotency_key="k1")
-    assert again == first and world.fake.calls["add_item"] == 1
+    assert again == first and world.fake.calls[CallKind.ADD_ITEM] == 1
     assert world.store.load(checkout.id).items[0].quantity == 1
 
 
@@ -323,29 +333,12 @@ def test_an_idempotency_key_expires(world: World) -> None:
     world.service.add_item(checkout.id, SEED_ITEM, 1, idempotency_key="k1")
     world.clock.advance(timedelta(hours=25).total_seconds())
     world.service.add_item(checkout.id, SEED_ITEM, 1, idempotency_key="k1")
-    assert world.fake.calls["add_item"] == 2
-
-
-@attrs.define
-class Awaited:
-    """An AsyncTransport over a sync one, for driving the async service in unit tests."""
-
-    inner: FakeCentra
-
-    def __getattr__(self, name: str) -> Any:
-        call = getattr(self.inner, name)
-
-        async def awaited(*args: Any) -> Any:
-            return call(*args)
-
-        return awaited
+    assert world.fake.calls[CallKind.ADD_ITEM] == 2
 
 
 async def test_the_async_service_runs_the_same_flow(world: World) -> None:
     service = AsyncCheckoutService(
-        transport=Awaited(world.fake),
-        store=world.store,  # type: ignore[arg-type]
-        clock=world.clock,
+        transport=Awaited(world.fake), store=AsyncMemoryStore(), clock=world.clock
     )
     checkout = await service.open()
     await service.add_item(checkout.id, SEED_ITEM, 1)
@@ -354,7 +347,7 @@ async def test_the_async_service_runs_the_same_flow(world: World) -> None:
     paid = await service.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
     again = await service.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
     assert paid.state is State.PAID and again == paid
-    assert world.fake.calls["payment_result"] == 1
+    assert world.fake.calls[CallKind.PAYMENT_RESULT] == 1
 
 
 def test_details_are_stored_and_sent_with_the_selection(world: World) -> None:
@@ -366,14 +359,14 @@ def test_details_are_stored_and_sent_with_the_selection(world: World) -> None:
 def test_an_add_item_whose_answer_was_lost_is_read_back_instead_of_doubled(world: World) -> None:
     checkout = world.service.open()
     lossy = CheckoutService(
-        transport=LosesAnswers(world.fake, {"add_item"}),  # type: ignore[arg-type]
+        transport=LosesAnswers(world.fake, {CallKind.ADD_ITEM}),
         store=world.store,
         clock=world.clock,
     )
     added = lossy.add_item(checkout.id, SEED_ITEM, 1)
     assert [(i.item, i.quantity) for i in added.items] == [(SEED_ITEM, 1)]
     assert added.history[-1].event is Event.ADD_ITEM
-    assert world.fake.calls["read_selection"] == 1
+    assert world.fake.calls[CallKind.READ_SELECTION] == 1
 
 
 def test_a_lost_cart_change_that_did_not_happen_is_reported_and_changes_nothing(
@@ -381,25 +374,13 @@ def test_a_lost_cart_change_that_did_not_happen_is_reported_and_changes_nothing(
 ) -> None:
     checkout = world.service.open()
 
-    @attrs.define
-    class NeverArrives:
-        inner: FakeCentra
-
-        def __getattr__(self, name: str) -> Any:
-            if name == "add_item":
-
-                def lost(*args: Any) -> Any:
-                    raise OutcomeUnknown("add_item", "connection reset before sending")
-
-                return lost
-            return getattr(self.inner, name)
-
+    never = CentraUnavailable("add_item", "connection reset before sending")
     lossy = CheckoutService(
-        transport=NeverArrives(world.fake),  # type: ignore[arg-type]
+        transport=Script(world.fake, {CallKind.ADD_ITEM: [never]}),
         store=world.store,
         clock=world.clock,
     )
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(CentraUnavailable):
         lossy.add_item(checkout.id, SEED_ITEM, 1)
     assert world.store.load(checkout.id) == checkout
 
@@ -410,7 +391,7 @@ def test_a_refused_payment_result_for_a_selection_that_is_already_an_order_ends_
     pending = world.pending()
     # Centra took the order (say, through another client), then refuses a second result.
     assert pending.selection_id is not None
-    world.fake.payment_result(pending.selection_id, SEED_PAYMENT_FIELDS)
+    world.fake.send(PaymentResult(pending.selection_id, SEED_PAYMENT_FIELDS))
     paid = world.service.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
     assert paid.state is State.PAID and paid.receipt is not None
     assert paid.order == world.fake.orders[pending.selection_id]["order"]

@@ -22,7 +22,7 @@ from orderflow.errors import CentraError, EventNotAllowed, GuardRefused
 from orderflow.flow import FLOW, State
 from orderflow.service import CheckoutService
 
-TABLE = {(s, rule.event, d) for rule in FLOW for s in rule.sources for d in rule.dests}
+TABLE = {(s, rule.event, d) for rule in FLOW for s in rule.sources for d in rule.dests_from(s)}
 REFUSALS = (EventNotAllowed, GuardRefused, CentraError)
 METHODS = ["klarna-playground", "redirect-test", "instant-success", "always-decline"]
 DECLINED = {"centraPaymentMethod": "klarna-playground"}

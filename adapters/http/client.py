@@ -1,0 +1,304 @@
+"""The HTTP clients every Centra dialect runs on: ``HttpClient`` (blocking, a ``Transport``) and
+``AsyncHttpClient`` (asyncio, an ``AsyncTransport``).
+
+Each sends through one long-lived ``httpx.Client`` or ``httpx.AsyncClient``, so httpx's
+connection pool and ``limits``, its logging, ``event_hooks``, the environment's proxies and an
+injected ``transport`` (``httpx.MockTransport``, ``httpx.ASGITransport``, replay) all work.
+A dialect (``dialect(call) -> WireRequest``) says what each call sends and how its answer
+decodes; ``exchange`` does the rest, once for both classes: bounds, the error table
+(``table``), retries of reads, logging. The two ``send`` methods below only carry out its
+steps, so only core errors leave them: httpx's exceptions are turned into the table's
+(exceptions raised by the caller's own event hooks pass through as they are).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
+from typing import Any, Final, Self, TypedDict, TypeVar, Unpack, cast
+
+import httpx
+
+from orderflow.adapters.http.exchange import Policy, Read, Reply, Send, Step, WireRequest, exchange
+from orderflow.calls import Call
+
+__all__ = [
+    "DEFAULT_DEADLINE",
+    "DEFAULT_TIMEOUT",
+    "MAX_ANSWER_BYTES",
+    "MAX_DECODED_BYTES",
+    "AsyncHttpClient",
+    "HttpClient",
+    "HttpOptions",
+]
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
+"""Connect within 5 s; read, write and wait for a pooled connection within 30 s (each capped by
+what remains of the deadline)."""
+DEFAULT_DEADLINE: Final = 30.0
+"""Seconds a call may take in all, retries included: shorter than the service's default claim
+lease (60 s), so a payment call ends before another caller may take over."""
+MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
+"""The most bytes of an answer read from the wire (8 MiB)."""
+MAX_DECODED_BYTES: Final = 32 * 1024 * 1024
+"""The most bytes of an answer kept after gzip or deflate (32 MiB)."""
+
+_SLACK: Final = 0.05  # the async hard stop lets httpx's own timeouts (which say more) fire first
+_FAILURES = (httpx.HTTPError, httpx.InvalidURL)
+
+Dialect = Callable[[Call[Any]], WireRequest[Any]]
+
+
+class HttpOptions(TypedDict, total=False):
+    """The options both clients take (all keywords): bounds, retries and httpx's limits.
+
+    ``timeout``: an ``httpx.Timeout`` or seconds (``DEFAULT_TIMEOUT``); ``deadline``: seconds a
+    call may take in all (``DEFAULT_DEADLINE``); ``max_answer_bytes`` and
+    ``max_decoded_bytes``: an answer's size on the wire and after decompression;
+    ``retries`` (2) and ``backoff`` (0.1 s, doubled per attempt; ``Retry-After`` wins) for
+    reads; ``limits``: the connection pool's ``httpx.Limits``.
+    """
+
+    timeout: httpx.Timeout | float
+    deadline: float
+    max_answer_bytes: int
+    max_decoded_bytes: int
+    retries: int
+    backoff: float
+    limits: httpx.Limits
+
+
+class _HttpBase:
+    """What both clients share: the base URL, the fixed headers, the policy, the life cycle."""
+
+    def __init__(
+        self,
+        base_url: str,
+        dialect: Dialect,
+        headers: Iterable[tuple[str, str]],
+        options: HttpOptions,
+    ):
+        try:
+            url = httpx.URL(base_url)
+        except httpx.InvalidURL as error:
+            raise ValueError(f"base_url {base_url!r} is not a URL: {error}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"base_url {base_url!r} must be an http(s) URL with a host")
+        # Credentials in the URL become Basic auth, as httpx.Client does, and are shown nowhere.
+        self._auth = httpx.BasicAuth(url.username, url.password) if url.userinfo else None
+        url = url.copy_with(username=None, password=None) if url.userinfo else url
+        self.base_url = str(url).rstrip("/")
+        self._policy = _policy(options)
+        self._dialect = dialect
+        self._limits = options.get("limits")
+        self._headers = [
+            ("Accept", "application/json"),
+            ("Accept-Encoding", "gzip, deflate"),  # what ``body`` inflates within its limit
+            ("User-Agent", f"centra-orderflow python-httpx/{httpx.__version__}"),
+            *headers,
+        ]
+        self._closed = False
+
+    def __repr__(self) -> str:
+        # The key stays out: it is a credential.
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def _httpx_options(
+        self, transport: Any, event_hooks: Mapping[str, list[Callable[..., Any]]] | None
+    ) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "headers": self._headers,
+            "auth": self._auth,
+            "timeout": self._policy.timeout,
+            "event_hooks": dict(event_hooks or {}),
+            "follow_redirects": False,
+            "trust_env": True,
+        }
+        if transport is not None:
+            options["transport"] = transport
+        if self._limits is not None:
+            options["limits"] = self._limits
+        return options
+
+    def _exchange(
+        self, call: Call[T], build_request: Callable[..., httpx.Request]
+    ) -> Generator[Step, Reply, T]:
+        if self._closed:  # as httpx refuses
+            raise RuntimeError(f"{type(self).__name__} is closed")
+        return exchange(
+            call,
+            self._dialect,
+            build_request=build_request,
+            base_url=self.base_url,
+            policy=self._policy,
+        )
+
+
+class HttpClient(_HttpBase):
+    """A blocking Centra client on one ``httpx.Client``: implements ``Transport``.
+
+    ``dialect`` maps each call to its ``WireRequest``; ``headers`` are sent on every request;
+    ``transport`` is an ``httpx.BaseTransport`` to inject; ``event_hooks`` go to httpx as they
+    are; ``sleep`` waits between attempts of a read; see ``HttpOptions`` for the rest. Raises
+    ``ValueError`` for a base URL that is not http(s) or an option out of range.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        dialect: Dialect,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+        transport: httpx.BaseTransport | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **options: Unpack[HttpOptions],
+    ):
+        super().__init__(base_url, dialect, headers, options)
+        self._sleep = sleep
+        self._client = httpx.Client(**self._httpx_options(transport, event_hooks))
+
+    def send(self, call: Call[T]) -> T:
+        """See ``Transport.send``."""
+        life = self._exchange(call, self._client.build_request)
+        response: httpx.Response | None = None
+        chunks: Generator[bytes, None, None] | None = None
+        try:
+            step = next(life)
+            while True:
+                reply: Reply = None
+                try:
+                    if isinstance(step, Send):
+                        if response is not None:  # a retry: the last answer is done with
+                            response.close()
+                            response = chunks = None
+                        reply = response = self._client.send(step.request, stream=True)
+                    elif isinstance(step, Read):
+                        assert response is not None
+                        if chunks is None:
+                            chunks = cast(Generator[bytes, None, None], response.iter_raw())
+                        reply = next(chunks, None)
+                    else:
+                        self._sleep(step.seconds)
+                except _FAILURES as failure:
+                    reply = failure
+                step = life.send(reply)
+        except StopIteration as done:
+            answer: T = done.value
+            return answer
+        finally:
+            if chunks is not None:
+                chunks.close()
+            if response is not None:
+                response.close()
+            life.close()
+
+    def close(self) -> None:
+        """Close the connections (once)."""
+        if not self._closed:
+            self._closed = True
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncHttpClient(_HttpBase):
+    """``HttpClient`` for asyncio, on one ``httpx.AsyncClient``: implements ``AsyncTransport``.
+
+    The same arguments, answers and errors; ``transport`` is an ``httpx.AsyncBaseTransport``
+    (e.g. ``httpx.ASGITransport`` to call an ASGI app in process), ``event_hooks`` are async
+    and ``sleep`` is awaited. A call is also cancelled when its deadline passes. Use it from
+    one event loop; close it with ``aclose``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        dialect: Dialect,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+        transport: httpx.AsyncBaseTransport | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **options: Unpack[HttpOptions],
+    ):
+        super().__init__(base_url, dialect, headers, options)
+        self._sleep = sleep
+        self._client = httpx.AsyncClient(**self._httpx_options(transport, event_hooks))
+
+    async def send(self, call: Call[T]) -> T:
+        """See ``AsyncTransport.send``."""
+        life = self._exchange(call, self._client.build_request)
+        response: httpx.Response | None = None
+        chunks: AsyncGenerator[bytes, None] | None = None
+        try:
+            step = next(life)
+            while True:
+                reply: Reply = None
+                try:
+                    if isinstance(step, Send):
+                        if response is not None:  # a retry: the last answer is done with
+                            await response.aclose()
+                            response = chunks = None
+                        async with asyncio.timeout(step.within + _SLACK):
+                            response = await self._client.send(step.request, stream=True)
+                        reply = response
+                    elif isinstance(step, Read):
+                        assert response is not None
+                        if chunks is None:
+                            chunks = cast(AsyncGenerator[bytes, None], response.aiter_raw())
+                        async with asyncio.timeout(step.within + _SLACK):
+                            reply = await anext(chunks, None)
+                    else:
+                        await self._sleep(step.seconds)
+                except (*_FAILURES, TimeoutError) as failure:
+                    reply = failure
+                step = life.send(reply)
+        except StopIteration as done:
+            answer: T = done.value
+            return answer
+        finally:
+            if chunks is not None:
+                await chunks.aclose()
+            if response is not None:
+                await response.aclose()
+            life.close()
+
+    async def aclose(self) -> None:
+        """Close the connections (once)."""
+        if not self._closed:
+            self._closed = True
+            await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def _policy(options: HttpOptions) -> Policy:
+    timeout = options.get("timeout", DEFAULT_TIMEOUT)
+    policy = Policy(
+        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+        deadline=options.get("deadline", DEFAULT_DEADLINE),
+        retries=options.get("retries", 2),
+        backoff=options.get("backoff", 0.1),
+        max_answer_bytes=options.get("max_answer_bytes", MAX_ANSWER_BYTES),
+        max_decoded_bytes=options.get("max_decoded_bytes", MAX_DECODED_BYTES),
+    )
+    if not (math.isfinite(policy.deadline) and policy.deadline > 0):
+        raise ValueError(f"deadline must be a positive number of seconds, not {policy.deadline!r}")
+    if policy.retries < 0 or not policy.backoff >= 0:
+        raise ValueError("retries and backoff must not be negative")
+    if policy.max_answer_bytes < 1 or policy.max_decoded_bytes < 1:
+        raise ValueError("max_answer_bytes and max_decoded_bytes must be at least 1")
+    return policy

@@ -1,0 +1,194 @@
+"""What the SQL stores do under the port, run over each of them, sync and async (the
+``sql_home`` fixture): a database of the previous version is upgraded in place, each ``find``
+filter is indexed, and a purge that fails removes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from orderflow import codec
+from orderflow.calls import CallKind
+from orderflow.checkout import Checkout
+from orderflow.errors import StoreError
+from orderflow.flow import State
+from orderflow.receipt import Receipt
+from tests.contract.conftest import (
+    LEASE,
+    NOW,
+    TTL,
+    StoreHome,
+    ids,
+    new_checkout,
+    reservation,
+    stored,
+)
+
+# The tables the previous version created, exactly, and a row of each kind it wrote.
+PREVIOUS_SCHEMA = {
+    "sqlite": [
+        """CREATE TABLE checkouts (id TEXT PRIMARY KEY, version INTEGER NOT NULL,
+            state TEXT NOT NULL, updated_at INTEGER NOT NULL, body TEXT NOT NULL)""",
+        """CREATE TABLE claims (checkout_id TEXT PRIMARY KEY, owner TEXT NOT NULL,
+            expires_at INTEGER NOT NULL)""",
+        """CREATE TABLE idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,
+            result TEXT NOT NULL, expires_at INTEGER NOT NULL)""",
+    ],
+    "postgres": [
+        """CREATE TABLE orderflow_checkouts (id text PRIMARY KEY, version integer NOT NULL,
+            state text NOT NULL, updated_at timestamptz NOT NULL, body jsonb NOT NULL)""",
+        """CREATE TABLE orderflow_claims (checkout_id text PRIMARY KEY, owner text NOT NULL,
+            expires_at timestamptz NOT NULL)""",
+        """CREATE TABLE orderflow_idempotency (key text PRIMARY KEY,
+            fingerprint text NOT NULL, result text NOT NULL, expires_at timestamptz NOT NULL)""",
+    ],
+}
+
+
+def _moment(home: StoreHome, moment: datetime) -> object:
+    if home.kind.database == "sqlite":  # microseconds since the epoch, as it stored them
+        return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    return moment
+
+
+def a_previous_version_database(home: StoreHome) -> list[Checkout]:
+    """The previous version's tables in ``home``, holding checkouts, a claim and a record."""
+    for statement in PREVIOUS_SCHEMA[home.kind.database]:
+        home.sql(statement)
+    checkouts = [
+        Checkout(
+            id="co-unknown",
+            state=State.PAYMENT_PENDING,
+            created_at=NOW,
+            updated_at=NOW,
+            version=3,
+            selection_id="sel-1",
+            outcome_unknown=CallKind.PAYMENT_RESULT,
+        ),
+        Checkout(
+            id="co-paid",
+            state=State.PAID,
+            created_at=NOW,
+            updated_at=NOW + timedelta(minutes=1),
+            version=5,
+            selection_id="sel-2",
+            receipt=Receipt("1001"),
+        ),
+    ]
+    for checkout in checkouts:
+        home.sql(
+            f"INSERT INTO {home.table('checkouts')} VALUES (?, ?, ?, ?, ?)",
+            [
+                checkout.id,
+                checkout.version,
+                checkout.state.value,
+                _moment(home, checkout.updated_at),
+                codec.dumps(checkout),
+            ],
+        )
+    home.sql(
+        f"INSERT INTO {home.table('claims')} VALUES (?, ?, ?)",
+        ["co-unknown", "alice", _moment(home, NOW + LEASE)],
+    )
+    home.sql(
+        f"INSERT INTO {home.table('idempotency')} VALUES (?, ?, ?, ?)",
+        ["key-old", "fp-old", '{"id": "co-paid"}', _moment(home, NOW + TTL)],
+    )
+    return checkouts
+
+
+def test_a_database_of_the_previous_version_is_upgraded_in_place_and_keeps_its_data(
+    sql_home: StoreHome,
+) -> None:
+    unknown, paid = a_previous_version_database(sql_home)
+
+    store = sql_home.open()
+
+    assert store.load("co-paid") == paid
+    assert ids(store.find(outcome_unknown=True)) == ["co-unknown"]
+    assert ids(store.find(outcome_unknown=False)) == ["co-paid"]
+    assert ids(store.find(order="1001")) == ["co-paid"]
+    assert ids(store.find(selection="sel-1")) == ["co-unknown"]
+    assert store.acquire_claim("co-unknown", "bob", NOW, LEASE).owner == "alice"
+    old = store.reserve(reservation("bob", key="key-old", fingerprint="fp-old"), NOW)
+    assert (old.fingerprint, old.result, old.expires_at) == (
+        "fp-old",
+        '{"id": "co-paid"}',
+        NOW + TTL,
+    )
+    assert store.reserve(reservation(key="key-new"), NOW) == reservation(key="key-new")
+    assert store.complete("key-new", "alice", "done") is True
+    settled = attrs.evolve(unknown, outcome_unknown=None, state=State.PAYMENT_FAILED)
+    store.save(settled, expected_version=3)
+    assert store.find(outcome_unknown=True) == []
+    assert_find_is_indexed(sql_home)
+
+    again = sql_home.open()  # upgrading again changes nothing
+    assert ids(again.find(state=State.PAYMENT_FAILED)) == ["co-unknown"]
+    assert again.reserve(reservation("bob", key="key-new"), NOW).result == "done"
+
+
+def test_find_by_each_filter_and_purge_use_an_index(sql_home: StoreHome) -> None:
+    sql_home.open()
+
+    assert_find_is_indexed(sql_home)
+
+
+INDEXED = {
+    "outcome_unknown IS NOT NULL": "checkouts_unknown_updated",
+    "state = 'paid'": "checkouts_state_updated",
+    "order_number = '1001'": "checkouts_order",
+    "selection_id = 'sel-1'": "checkouts_selection",
+    "updated_at < {now}": "checkouts_updated",
+}
+
+
+def assert_find_is_indexed(home: StoreHome) -> None:
+    """Each ``find`` filter, as the store writes it, is answered through its own index."""
+    checkouts = home.table("checkouts")
+    now = _moment(home, NOW)
+    now = f"'{now.isoformat()}'" if isinstance(now, datetime) else now
+    for condition, index in INDEXED.items():
+        where = condition.format(now=now)
+        query = f"SELECT id FROM {checkouts} WHERE {where} ORDER BY updated_at, id LIMIT 100"
+        if home.kind.database == "sqlite":
+            plan = " ".join(row[-1] for row in home.sql(f"EXPLAIN QUERY PLAN {query}"))
+        else:  # tables this small PostgreSQL would rather scan
+            rows = home.sql(f"EXPLAIN {query}", enable_seqscan="off")
+            plan = " ".join(row[0] for row in rows)
+        assert home.table(index) in plan, (condition, plan)
+
+
+def test_a_failed_purge_raises_store_error_and_removes_nothing(sql_home: StoreHome) -> None:
+    store = sql_home.open()
+    store.acquire_claim("co-1", "alice", NOW - LEASE, LEASE)  # expired
+    paid = stored(store, "paid-old", -3 * 24 * 60, State.PAID)
+    store.reserve(reservation(key="key-paid", checkout_id="paid-old"), NOW)
+    store.acquire_claim("paid-old", "alice", NOW, LEASE)
+    records = sql_home.table("idempotency")
+    # The last delete (expired records) fails, after every other one succeeded.
+    sql_home.sql(f"ALTER TABLE {records} RENAME COLUMN expires_at TO expiry")
+    try:
+        with pytest.raises(StoreError):
+            store.purge(NOW, finished_before=NOW - timedelta(days=1))
+    finally:
+        sql_home.sql(f"ALTER TABLE {records} RENAME COLUMN expiry TO expires_at")
+
+    assert store.acquire_claim("co-1", "bob", NOW - LEASE, LEASE).owner == "alice"
+    assert store.acquire_claim("paid-old", "bob", NOW, LEASE).owner == "alice"
+    assert store.load("paid-old") == paid
+    assert store.reserve(reservation("bob", key="key-paid"), NOW).owner == "alice"
+
+
+def test_a_closed_store_refuses_every_call_with_store_error(sql_home: StoreHome) -> None:
+    store = sql_home.open()
+    store.save(new_checkout(), expected_version=0)
+    close = getattr(store, "close", None) or store.aclose  # type: ignore[attr-defined]
+
+    close()
+
+    for call in (lambda: store.load("co-1"), store.find, lambda: store.purge(NOW)):
+        with pytest.raises(StoreError, match="closed"):
+            call()
