@@ -27,9 +27,10 @@ if TYPE_CHECKING:
         replay_client,
     )
     from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
-    from orderflow.adapters.stores.memory import MemoryStore
+    from orderflow.adapters.stores.async_postgres import AsyncPostgresStore
+    from orderflow.adapters.stores.memory import AsyncMemoryStore, MemoryStore
     from orderflow.adapters.stores.postgres import PostgresStore
-    from orderflow.adapters.stores.sqlite import SQLiteStore
+    from orderflow.adapters.stores.sqlite import AsyncSQLiteStore, SQLiteStore
     from orderflow.adapters.webhooks.receiver import AsyncWebhookReceiver, WebhookReceiver
     from orderflow.adapters.webhooks.signature import WebhookRejected, verify_signature
 
@@ -44,6 +45,9 @@ _HOMES = {
     "FaultPlan": "orderflow.adapters.fake.faults",
     "LostAnswer": "orderflow.adapters.fake.faults",
     "MemoryStore": "orderflow.adapters.stores.memory",
+    "AsyncMemoryStore": "orderflow.adapters.stores.memory",
+    "AsyncPostgresStore": "orderflow.adapters.stores.async_postgres",
+    "AsyncSQLiteStore": "orderflow.adapters.stores.sqlite",
     "PostgresStore": "orderflow.adapters.stores.postgres",
     "Redaction": "orderflow.adapters.replay.redaction",
     "ReplayTransport": "orderflow.adapters.replay.transport",
@@ -59,7 +63,10 @@ _HOMES = {
 }
 
 __all__ = [
+    "AsyncMemoryStore",
+    "AsyncPostgresStore",
     "AsyncReplayTransport",
+    "AsyncSQLiteStore",
     "AsyncShopApiClient",
     "AsyncWebhookReceiver",
     "CassetteError",

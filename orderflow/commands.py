@@ -346,12 +346,10 @@ class CheckoutCommands:
         refusal = flow.ships_to(cart)
         if refusal is not None:
             raise GuardRefused(Event.CONFIRM, [refusal])
-        outcome = _Outcome(
-            AnswerKind.CART,
-            "",
-            {"cart": cart, "token": cart.token or checkout.token, "details": details},
-        )
-        confirmed = self._lead(checkout, Event.CONFIRM, outcome)
+        # The details go to Centra once as they are; a password typed into them is never kept.
+        kept = personal.without_credentials(details)
+        changes = {"cart": cart, "token": cart.token or checkout.token, "details": kept}
+        confirmed = self._lead(checkout, Event.CONFIRM, _Outcome(AnswerKind.CART, "", changes))
         return (yield from self._commit(confirmed, checkout.version))
 
     def _without_call(

@@ -133,10 +133,11 @@ class Store(Protocol):
         """Reserve ``record.key`` for ``record.owner``, atomically; the record in force after.
 
         ``record`` has no result. When no unexpired record has the key, ``record`` is stored.
-        When one is running (no result) and its ``lease_until`` has passed, its owner died:
-        it becomes ``record.owner``'s with ``record.lease_until`` and ``attempt`` one more,
-        keeping its fingerprint. Otherwise the stored record is returned unchanged. The caller
-        holds the key exactly when the returned ``owner`` is its own and ``result`` is None.
+        When one is running (no result), its ``lease_until`` has passed (its owner died) and
+        its fingerprint is ``record``'s (the same request again), it becomes ``record.owner``'s
+        with ``record.lease_until`` and ``attempt`` one more, keeping its ``expires_at`` and
+        ``checkout_id``. Otherwise the stored record is returned unchanged. The caller holds
+        the key exactly when the returned ``owner`` is its own and ``result`` is None.
         """
         ...
 

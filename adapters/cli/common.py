@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -31,6 +32,14 @@ class MissingExtra(Exception):
         super().__init__(
             f"{what} needs the {extra!r} extra: pip install 'centra-orderflow[{extra}]'"
         )
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (an optional extra is installed)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: a module blocked in sys.modules
+        return False
 
 
 def existing_file(option: str, path: str) -> Path:

@@ -124,14 +124,32 @@ def _display(money: Any) -> str:
 
 
 def summary(checkout: Checkout) -> dict[str, Any]:
-    """The checkout as ``demo --json`` prints it."""
+    """The checkout as ``demo --json`` prints it: amounts as decimal strings (exact, as JSON
+    numbers would not be), the order's currency, and Centra's whole receipt."""
     receipt = checkout.receipt
+    totals = receipt.totals if receipt is not None else None
     return {
         "checkout": checkout.id,
         "state": checkout.state.value,
         "order": checkout.order,
         "selection": checkout.selection_id,
-        "totals": codec.unstructure(receipt.totals) if receipt is not None else None,
+        "currency": receipt.currency if receipt is not None else None,
+        "totals": (
+            {
+                name: str(value.amount)
+                for name, value in (
+                    ("items", totals.items_total_price),
+                    ("shipping", totals.shipping_price),
+                    ("discount", totals.total_discount_price),
+                    ("tax", totals.grand_total_price_tax),
+                    ("grand_total", totals.grand_total_price),
+                )
+                if value is not None
+            }
+            if totals is not None
+            else None
+        ),
+        "receipt": codec.unstructure(receipt) if receipt is not None else None,
         "history": [codec.unstructure(record) for record in checkout.history],
     }
 

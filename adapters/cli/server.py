@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from typing import TextIO
 
-from orderflow.adapters.cli.common import MissingExtra, UserError
+from orderflow.adapters.cli.common import MissingExtra, UserError, installed
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +27,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Serve the seed's fake Centra over HTTP; print the base URL first, serve until stopped."""
     # Checked before anything is printed: a ready URL followed by a traceback misleads.
-    if importlib.util.find_spec("uvicorn") is None:
+    if not installed("uvicorn"):
         raise MissingExtra("fake-server", "server")
     from orderflow.adapters.fake.centra import FakeCentra
     from orderflow.adapters.fake.server import serve

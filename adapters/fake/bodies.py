@@ -9,8 +9,11 @@ every field and means "not given", as Centra's own examples send ``"shippingAddr
 
 The fields are the dialect's (``CHECKOUT_FIELD_KEYS``, ``PAYMENT_KEYS``) plus those Centra's
 documentation uses that our dialect does not send: ``country`` on create, ``subscriptionPlan``
-and ``comment`` on add-item, ``cartAbandonmentEmail`` on checkout fields, ``giftMessage`` and
-``paymentInitiateOnly`` on payment (see ``centra-api.md``).
+(a plan id: a whole number, or one written as text) and ``comment`` on add-item,
+``cartAbandonmentEmail`` and ``email`` on checkout fields (the cart-abandonment page),
+``giftMessage``, ``newsletter`` and ``paymentInitiateOnly`` on payment (``docs/fidelity.md``
+names the pages). ``termsAndConditions`` is ``true``, ``"true"`` or ``"1"`` (the Checkout API's
+examples); the address's ``newsletter``, ``loggedIn`` and ``register`` are true or false.
 """
 
 from __future__ import annotations
@@ -110,7 +113,19 @@ def _any(value: Any) -> str | None:
 
 
 def _plan(value: Any) -> str | None:
-    return None if isinstance(value, str) or type(value) is int else "must be a plan id"
+    if type(value) is int and 1 <= value <= MAX_INT:
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        return None
+    return "must be a plan id"
+
+
+def _terms(value: Any) -> str | None:
+    # The value is checked by the payment ("must be true"); here only its type.
+    return None if isinstance(value, bool | str) else 'must be true, "true" or "1"'
+
+
+_ADDRESS_FLAGS = ("newsletter", "loggedIn", "register")
 
 
 def _address(value: Any) -> str | dict[str, str] | None:
@@ -124,6 +139,9 @@ def _address(value: Any) -> str | dict[str, str] | None:
     country = value.get("country")
     if country is not None and not isinstance(country, str):
         found["country"] = "must be text"
+    for flag in _ADDRESS_FLAGS:
+        if value.get(flag) is not None and not isinstance(value[flag], bool):
+            found[flag] = "must be true or false"
     return found or None
 
 
@@ -132,7 +150,7 @@ _TYPES: dict[str, Check] = {
     "shippingMethod": _text,
     "address": _address,
     "shippingAddress": _address,
-    "termsAndConditions": _any,  # any value: the payment says "must be true" unless it is
+    "termsAndConditions": _terms,
     "consents": _any,
     "additionalFields": _any,
     "customerClubFields": _any,
@@ -146,6 +164,8 @@ _TYPES: dict[str, Check] = {
     "paymentMethodSpecificFields": _any,
     "giftMessage": _text,
     "paymentInitiateOnly": _flag,
+    "newsletter": _flag,
+    "email": _text,
 }
 
 
@@ -157,8 +177,12 @@ _FIELDS: dict[RequestKind, dict[str, Check]] = {
     CallKind.CREATE_SELECTION: {"country": _text},
     CallKind.ADD_ITEM: {"quantity": _whole, "comment": _text, "subscriptionPlan": _plan},
     CallKind.APPLY_VOUCHER: {"voucher": _text},
-    CallKind.SET_CHECKOUT_FIELDS: _spec(*dialect.CHECKOUT_FIELD_KEYS, "cartAbandonmentEmail"),
-    CallKind.START_PAYMENT: _spec(*dialect.PAYMENT_KEYS, "giftMessage", "paymentInitiateOnly"),
+    CallKind.SET_CHECKOUT_FIELDS: _spec(
+        *dialect.CHECKOUT_FIELD_KEYS, "cartAbandonmentEmail", "email", "giftMessage"
+    ),
+    CallKind.START_PAYMENT: _spec(
+        *dialect.PAYMENT_KEYS, "giftMessage", "paymentInitiateOnly", "newsletter"
+    ),
     CallKind.PAYMENT_RESULT: {"selection": _text, "paymentMethodFields": _object},
 }
 """The fields each endpoint takes; an endpoint not named here takes none."""

@@ -146,9 +146,7 @@ class Catalog:
     shipping: Sequence[ShippingOption] = attrs.field(converter=_options)
     payment_methods: Mapping[str, PaymentOption] = attrs.field(converter=_frozen)
     default_country: str = "SE"
-    automatic_discounts: Sequence[AutomaticDiscount] = attrs.field(
-        default=(), converter=_discounts
-    )
+    automatic_discounts: Sequence[AutomaticDiscount] = attrs.field(default=(), converter=_discounts)
     postal_directory: Mapping[tuple[str, str], str] = attrs.field(factory=dict, converter=_frozen)
     """(country, zip code) -> city, as a payment provider verifies addresses."""
 

@@ -17,8 +17,12 @@ from typing import Any, Protocol, TypeVar
 
 from orderflow.adapters.fake import bodies
 from orderflow.adapters.fake.answer import Answer, GzipBomb, Huge, LostAnswer, RequestKind
+from orderflow.adapters.fake.cart import OrderStatus
 from orderflow.adapters.fake.catalog import Catalog
+from orderflow.adapters.fake.pricing import VouchersAs
 from orderflow.adapters.fake.state import HANDLERS, CentraState, Refused
+from orderflow.adapters.fake.stock import StockMode
+from orderflow.adapters.fake.webhooks import WebhookSender
 from orderflow.adapters.shop_api import dialect
 from orderflow.calls import Call
 from orderflow.clock import SystemClock
@@ -60,8 +64,9 @@ class FakeCentra(CentraState):
 
     ``calls`` counts requests by ``CallKind`` (the receipt read, which no call makes, under its
     route name ``"read_receipt"``); ``orders`` maps each selection that became an order to its
-    receipt; ``stock`` is what is left of each item. Thread-safe. ``send`` raises the core errors
-    that ``shop_api`` decodes from its answers.
+    receipt, ``statuses`` each order number to its back-office status (Hold, Waiting for
+    Payment); ``stock`` is what is left of each item. Thread-safe. ``send`` raises the core
+    errors that ``shop_api`` decodes from its answers.
     """
 
     def __init__(
@@ -74,11 +79,42 @@ class FakeCentra(CentraState):
         clock: Clock | None = None,
         first_order: int = 588,
         faults: Faults | None = None,
+        stock_mode: StockMode = "standard",
+        vouchers_as: VouchersAs = "list",
+        autoconfirm: bool = False,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        webhooks: WebhookSender | None = None,
     ):
         """``stock`` defaults to 100 of every item; ``api_key`` makes ``serve_shop_api`` require it
         in ``API-Authorization``; ``client_api_key`` is what the in-process ``Transport`` sends
-        (default: ``api_key``)."""
-        super().__init__(catalog or Catalog.seeded(), stock, clock or SystemClock(), first_order)
+        (default: ``api_key``).
+
+        Centra's store settings: ``stock_mode`` its overselling prevention (``"off"``,
+        ``"standard"``, ``"aggressive"``; see ``stock``); ``vouchers_as`` how order-level
+        ``discounts`` come (the seed's ``"list"``, or newer instances' ``"object"``);
+        ``autoconfirm`` makes new orders ``progress``/``Confirmed`` instead of
+        ``untouched``/``Pending``. ``webhook_url`` (with the optional endpoint secret
+        ``webhook_secret``) sends Centra's signed order webhooks there; ``webhooks`` is a
+        ``WebhookSender`` built by the caller instead. Raises ``ValueError`` for a bad option.
+        """
+        clock = clock or SystemClock()
+        if webhook_url is not None:
+            if webhooks is not None:
+                raise ValueError("give webhook_url or webhooks, not both")
+            webhooks = WebhookSender(webhook_url, webhook_secret, clock=clock)
+        elif webhook_secret is not None:
+            raise ValueError("webhook_secret needs a webhook_url")
+        super().__init__(
+            catalog or Catalog.seeded(),
+            stock,
+            clock,
+            first_order,
+            stock_mode=stock_mode,
+            vouchers_as=vouchers_as,
+            autoconfirm=autoconfirm,
+            webhooks=webhooks,
+        )
         self.api_key = api_key
         self.faults = faults
         key = client_api_key if client_api_key is not None else api_key
@@ -89,6 +125,31 @@ class FakeCentra(CentraState):
     def seeded(cls, **kwargs: Any) -> FakeCentra:
         """The seed's shop (``Catalog.seeded()``): its flow gives the seed's receipt."""
         return cls(Catalog.seeded(), **kwargs)
+
+    @property
+    def webhooks(self) -> WebhookSender | None:
+        """The sender of the fake's order webhooks, if it sends them."""
+        return self.book.webhooks
+
+    def close(self) -> None:
+        """Send the webhooks still queued and stop their thread (nothing else needs closing)."""
+        if self.book.webhooks is not None:
+            self.book.webhooks.close()
+
+    # --- what a payment provider's notification or a person in the back office does ----------
+
+    def confirm_payment(self, order: str) -> OrderStatus:
+        """The provider's notification that the payment completed: the order leaves Waiting for
+        Payment (and the Hold that caused); an ``update`` webhook follows. Raises ``KeyError``
+        for an order the fake does not have."""
+        with self._lock:
+            return self.book.confirm_payment(order)
+
+    def clear_hold(self, order: str) -> OrderStatus:
+        """Release every Hold on the order (a payment mismatch too); an ``update`` webhook
+        follows. Raises ``KeyError`` for an order the fake does not have."""
+        with self._lock:
+            return self.book.clear_hold(order)
 
     # --- the server side ---------------------------------------------------------------------
 

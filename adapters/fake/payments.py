@@ -38,7 +38,9 @@ def declined(status: int, message: str, **extra: Any) -> Answer:
 def result_declined(message: str = "The payment was not confirmed by the provider.") -> Answer:
     """The payment result's generic refusal (payment-flows): ``message``, ``messages`` and
     ``errors.paymentMethod = "failed"``; no status is documented, the fake answers 400."""
-    return Answer(400, {"message": message, "messages": [message], "errors": {"paymentMethod": "failed"}})
+    return Answer(
+        400, {"message": message, "messages": [message], "errors": {"paymentMethod": "failed"}}
+    )
 
 
 @attrs.frozen
@@ -81,7 +83,10 @@ class Starting:
 
     def back(self, **fields: str) -> str:
         """The return page with ``fields`` (and ``centraPaymentMethod``) in its query."""
-        query = "&".join(f"{k}={v}" for k, v in (("centraPaymentMethod", self.option.payment_method), *fields.items()))
+        query = "&".join(
+            f"{k}={v}"
+            for k, v in (("centraPaymentMethod", self.option.payment_method), *fields.items())
+        )
         joiner = "&" if "?" in self.return_page else "?"
         return f"{self.return_page}{joiner}{query}"
 
@@ -172,13 +177,19 @@ class AdyenDropIn(Provider):
 
     def start(self, starting: Starting) -> Start:
         specific = starting.body.get("paymentMethodSpecificFields")
-        if starting.body.get("paymentInitiateOnly") is True or not isinstance(specific, Mapping) or not specific:
+        if (
+            starting.body.get("paymentInitiateOnly") is True
+            or not isinstance(specific, Mapping)
+            or not specific
+        ):
             return Start(Answer(200, self._setup(starting)), stage="initiated")
         chosen = specific.get("paymentMethod")
         kind = str(chosen.get("type") or "scheme") if isinstance(chosen, Mapping) else "scheme"
         if kind in self._REDIRECTING:
             url = starting.back(redirectResult=starting.reference)
-            return Start(Answer(200, {"action": "redirect", "formType": "adyen-drop-in", "url": url}))
+            return Start(
+                Answer(200, {"action": "redirect", "formType": "adyen-drop-in", "url": url})
+            )
         action = {
             "paymentData": starting.reference,
             "paymentMethodType": kind,
@@ -189,7 +200,12 @@ class AdyenDropIn(Provider):
             "document.dispatchEvent(new CustomEvent('centra_checkout_payment_response', "
             f"{{detail: {{action: {{paymentData: '{starting.reference}'}}}}}}));"
         )
-        body = {"action": "javascript", "formType": "adyen-drop-in", "formFields": {"action": action}, "code": code}
+        body = {
+            "action": "javascript",
+            "formType": "adyen-drop-in",
+            "formFields": {"action": action},
+            "code": code,
+        }
         return Start(Answer(200, body))
 
     @staticmethod
@@ -204,7 +220,11 @@ class AdyenDropIn(Provider):
                 "paymentMethodData": {
                     "groups": [
                         {"name": "Credit Card", "type": "scheme"},
-                        {"name": "Pay now with Klarna.", "supportsRecurring": True, "type": "klarna_paynow"},
+                        {
+                            "name": "Pay now with Klarna.",
+                            "supportsRecurring": True,
+                            "type": "klarna_paynow",
+                        },
                     ]
                 },
                 "returnUrl": starting.return_page,
@@ -298,7 +318,8 @@ class Qliro(Provider):
     def start(self, starting: Starting) -> Start:
         widget = (
             '<script type="text/javascript">(function(w, g) { w[g] = {'
-            f'checkoutWebAppBaseUrl: "https://pago.qit.nu/checkout/webapp/", orderId: "{starting.reference}"'
+            'checkoutWebAppBaseUrl: "https://pago.qit.nu/checkout/webapp/", '
+            f'orderId: "{starting.reference}"'
             "}; })(window, 'q1');</script>"
         )
         return Start(Answer(200, {"action": "form", "formType": "qliro", "formHtml": widget}))
@@ -331,7 +352,11 @@ class ExternalPayment(Provider):
         wrong = {
             f"paymentMethodFields.{key}": f"must be {_TYPE_NAMES[kinds[0]]}"
             for key, kinds in self._TYPES.items()
-            if key in fields and (not isinstance(fields[key], kinds) or (kinds == (int,) and isinstance(fields[key], bool)))
+            if key in fields
+            and (
+                not isinstance(fields[key], kinds)
+                or (kinds == (int,) and isinstance(fields[key], bool))
+            )
         }
         if "success" not in fields:
             wrong["paymentMethodFields.success"] = "required"
@@ -346,7 +371,12 @@ class ExternalPayment(Provider):
         return Result(status=201)
 
 
-_TYPE_NAMES: Mapping[type, str] = {str: "text", int: "a whole number", bool: "true or false", Mapping: "an object"}
+_TYPE_NAMES: Mapping[type, str] = {
+    str: "text",
+    int: "a whole number",
+    bool: "true or false",
+    Mapping: "an object",
+}
 
 PROVIDERS: Mapping[str, Provider] = {
     "klarna-checkout": KlarnaCheckout(),
@@ -386,14 +416,18 @@ def _authorize_payload(priced: PricedCart, cart: Cart) -> dict[str, Any]:
                 "reference": item["item"],
                 "tax_rate": rate,
                 "total_amount": _minor(total),
-                "total_discount_amount": _minor(item["priceEachReductionAsNumber"] * item["quantity"]),
+                "total_discount_amount": _minor(
+                    item["priceEachReductionAsNumber"] * item["quantity"]
+                ),
                 "total_tax_amount": _minor(total * tax / (100 + tax)),
                 "type": "physical",
                 "unit_price": _minor(item["priceEachBeforeDiscountAsNumber"]),
             }
         )
     billing = _klarna_address(cart.address, cart.country)
-    shipping = _klarna_address(cart.shipping_address, cart.country) if cart.shipping_address else billing
+    shipping = (
+        _klarna_address(cart.shipping_address, cart.country) if cart.shipping_address else billing
+    )
     language = priced.country.language or "en"
     return {
         "purchase_country": cart.country.lower(),

@@ -25,7 +25,6 @@ from orderflow.adapters.fake.pricing import (
     price_cart,
 )
 
-
 _ELIDED = "..."
 """The seed elides the provider's HTML (affiliate pixels, Klarna's snippet); so does the fake."""
 

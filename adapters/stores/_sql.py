@@ -225,7 +225,8 @@ _TEMPLATES = Statements(
     read_claim="SELECT owner, expires_at FROM {claims} WHERE checkout_id = %(id)s",
     release="DELETE FROM {claims} WHERE checkout_id = %(id)s AND owner = %(owner)s",
     # An expired record is replaced; a running one whose lease lapsed changes owner and
-    # lease, keeping what the first caller asked for; any other stays as it is.
+    # lease when the same request asks again, keeping what the first caller asked for; any
+    # other stays as it is (another request with the key is refused by its caller).
     reserve=f"""
         INSERT INTO {{idempotency}} AS i ({_RECORD})
         VALUES (%(key)s, %(fingerprint)s, %(owner)s, %(lease_until)s, %(expires_at)s, NULL,
@@ -238,7 +239,9 @@ _TEMPLATES = Statements(
             result = NULL,
             checkout_id = CASE WHEN {_EXPIRED} THEN excluded.checkout_id ELSE i.checkout_id END,
             attempt = CASE WHEN {_EXPIRED} THEN excluded.attempt ELSE i.attempt + 1 END
-        WHERE {_EXPIRED} OR (i.result IS NULL AND i.lease_until <= %(now)s)
+        WHERE {_EXPIRED} OR (
+            i.result IS NULL AND i.lease_until <= %(now)s AND i.fingerprint = %(fingerprint)s
+        )
         RETURNING {_RECORD}""",
     read_record=f"SELECT {_RECORD} FROM {{idempotency}} WHERE key = %(key)s",
     complete="""

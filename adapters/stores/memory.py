@@ -112,7 +112,11 @@ class MemoryStore:
             stored = self._records.get(record.key)
             if stored is None or stored.expires_at <= now:
                 stored = record
-            elif stored.result is None and stored.lease_until <= now:
+            elif (
+                stored.result is None
+                and stored.lease_until <= now
+                and stored.fingerprint == record.fingerprint
+            ):
                 stored = attrs.evolve(
                     stored,
                     owner=record.owner,

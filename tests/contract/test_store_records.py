@@ -86,15 +86,23 @@ def test_a_reservation_whose_lease_lapsed_is_taken_over_keeping_what_was_asked(
     store.reserve(reservation(), NOW)
     lapsed = NOW + LEASE  # the lease ends exactly now
 
-    taken = store.reserve(
-        reservation("bob", lapsed, fingerprint="fp-2", checkout_id="co-2", ttl=2 * TTL), lapsed
-    )
+    taken = store.reserve(reservation("bob", lapsed, checkout_id="co-2", ttl=2 * TTL), lapsed)
 
     assert taken == attrs.evolve(reservation(), owner="bob", lease_until=lapsed + LEASE, attempt=2)
     again = lapsed + 2 * LEASE
     assert store.reserve(reservation("carol", again), again) == attrs.evolve(
         reservation(), owner="carol", lease_until=again + LEASE, attempt=3
     )
+
+
+def test_a_lapsed_reservation_is_not_taken_over_by_another_request(store: Store) -> None:
+    store.reserve(reservation(), NOW)
+    lapsed = NOW + LEASE
+
+    other = store.reserve(reservation("bob", lapsed, fingerprint="fp-2"), lapsed)
+
+    assert other == reservation()  # its caller refuses the key; the real retry still can
+    assert store.reserve(reservation("carol", lapsed), lapsed).owner == "carol"
 
 
 def test_a_lease_that_has_not_lapsed_is_not_taken_over(store: Store) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,10 +32,17 @@ def test_demo_json_ends_paid_with_the_seeds_totals(tmp_path: Path) -> None:
     document = json.loads(out)
     assert document["state"] == "paid"
     assert document["order"]
-    totals = document["totals"]
-    assert totals["grandTotalPriceAsNumber"] == 3600
-    assert totals["grandTotalPriceTaxAsNumber"] == 720
-    assert totals["grandTotalPrice"] == "3\u00a0600.00\u00a0SEK"
+    assert document["currency"] == "SEK"
+    assert document["totals"] == {
+        "items": "3600",
+        "shipping": "0",
+        "tax": "720",
+        "grand_total": "3600",
+    }
+    receipt = document["receipt"]
+    assert receipt["order"] == document["order"]
+    assert receipt["totals"]["grandTotalPrice"] == "3\u00a0600.00\u00a0SEK"
+    assert receipt["items"][0]["item"] == "23-281"
     assert [h["event"] for h in document["history"]] == [
         "open",
         "add_item",
@@ -130,3 +139,61 @@ def test_the_svg_diagram_is_fresh() -> None:
 
 def _titles(svg: str) -> list[str]:
     return sorted(re.findall(r"<title>(.*?)</title>", svg))
+
+
+@pytest.mark.parametrize(
+    ("blocked", "argv", "extra"),
+    [
+        ("uvicorn", ["fake-server", "--port", "0"], "server"),
+        (
+            "httpx",
+            ["demo", "--transport", "http", "--base-url", "http://127.0.0.1:9/api/shop"],
+            "http",
+        ),
+        ("psycopg", ["db", "init", "--dsn", "postgresql://nowhere"], "postgres"),
+    ],
+)
+def test_a_missing_extra_is_one_line_naming_it_and_exit_1(
+    blocked: str, argv: list[str], extra: str
+) -> None:
+    probe = (
+        f"import sys; sys.modules[{blocked!r}] = None\n"
+        "from orderflow.adapters.cli import main\n"
+        f"raise SystemExit(main({argv!r}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("orderflow: error:") and f"centra-orderflow[{extra}]" in line
+    assert done.stdout == ""  # no ready URL printed before the failure
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["demo", "--transport", "carrier-pigeon"], ["nonsense"], ["diagram", "--checkout", "x"]],
+)
+def test_a_usage_error_exits_2(argv: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "orderflow", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+
+
+def test_every_subcommand_has_a_description() -> None:
+    from orderflow.adapters.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> Iterator[tuple[str, str | None]]:
+        yield name, parser.description
+        for action in parser._actions:  # argparse keeps subparsers here
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, child in action.choices.items():
+                    yield from walk(child, f"{name} {sub}")
+
+    for name, description in walk(build_parser(), "orderflow"):
+        assert description, f"{name} has no description"

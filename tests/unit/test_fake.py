@@ -346,7 +346,9 @@ def test_a_payment_result_without_the_providers_answer_is_declined() -> None:
         "/selections/payment-result",
         {"selection": selection, "paymentMethodFields": fields},
     )
-    assert (status, answer) == (400, {"errors": {"paymentMethod": "failed"}})
+    # The payment-flows page's generic refusal: message, messages and the failed payment method.
+    assert status == 400 and answer["errors"] == {"paymentMethod": "failed"}
+    assert answer["messages"] == [answer["message"]]
     declined = fake.send(PaymentResult(selection, fields))
     assert isinstance(declined, FailedAction) and declined.errors == {"paymentMethod": "failed"}
     assert fake.orders == {}

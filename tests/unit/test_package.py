@@ -107,6 +107,7 @@ def test_the_codec_works_without_orjson() -> None:
         "orderflow.adapters.replay",
         "orderflow.adapters.shop_api",
         "orderflow.adapters.stores",
+        "orderflow.adapters.webhooks",
     ],
 )
 def test_each_adapters_package_exports_lazily_and_completely(package: str) -> None:
