@@ -1,6 +1,7 @@
 """orderflow's adapters: everything that does I/O, plugged into the core's ports.
 
-One package per concept: ``shop_api`` (Centra's Shop API dialect and its HTTP clients),
+One package per concept: ``shop_api`` and ``checkout_api`` (Centra's Shop API and Checkout API
+dialects and their HTTP clients),
 ``fake`` (an in-memory Centra, its faults and its HTTP server), ``replay`` (recorded
 cassettes), ``stores`` (memory, SQLite, PostgreSQL), ``webhooks`` (Centra's signed order
 updates), ``cli`` (the ``orderflow`` command, the one composition root) and ``pytest_plugin``.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from orderflow.adapters._exports import lazy_exports
 
 if TYPE_CHECKING:
+    from orderflow.adapters.checkout_api.client import AsyncCheckoutApiClient, CheckoutApiClient
     from orderflow.adapters.fake.centra import FakeCentra
     from orderflow.adapters.fake.faults import FaultPlan, LostAnswer
     from orderflow.adapters.fake.server import FakeServer, create_app
@@ -35,11 +37,13 @@ if TYPE_CHECKING:
     from orderflow.adapters.webhooks.signature import WebhookRejected, verify_signature
 
 _HOMES = {
+    "AsyncCheckoutApiClient": "orderflow.adapters.checkout_api.client",
     "AsyncReplayTransport": "orderflow.adapters.replay.transport",
     "AsyncShopApiClient": "orderflow.adapters.shop_api.client",
     "CassetteError": "orderflow.adapters.replay.cassette",
     "CassetteFormatError": "orderflow.adapters.replay.cassette",
     "CassetteMismatch": "orderflow.adapters.replay.tape",
+    "CheckoutApiClient": "orderflow.adapters.checkout_api.client",
     "FakeCentra": "orderflow.adapters.fake.centra",
     "FakeServer": "orderflow.adapters.fake.server",
     "FaultPlan": "orderflow.adapters.fake.faults",
@@ -63,6 +67,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "AsyncCheckoutApiClient",
     "AsyncMemoryStore",
     "AsyncPostgresStore",
     "AsyncReplayTransport",
@@ -72,6 +77,7 @@ __all__ = [
     "CassetteError",
     "CassetteFormatError",
     "CassetteMismatch",
+    "CheckoutApiClient",
     "FakeCentra",
     "FakeServer",
     "FaultPlan",

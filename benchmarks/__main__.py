@@ -1,8 +1,9 @@
 """``python -m benchmarks [--quick] [--json] [--case NAME ...]``: every case, one table.
 
-Each row is ours against one peer, measured in the same process with interleaved rounds;
-``check`` says whether the case's own result was right (a broken path cannot look fast).
-Exits non-zero when a self-check failed, never because a target was missed.
+Each row is ours against one peer, measured in the same process with alternating rounds;
+``met`` says whether the target is met, or why the row could not be trusted (a failed
+self-check) or run (skipped). Exits 1 when a self-check failed, never because a target was
+missed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 import traceback
 from collections.abc import Sequence
 
-from benchmarks._harness import Row, Settings, machine
+from benchmarks._harness import Row, Settings, failed, machine, skipped
 
 CASES = (
     "core_event",
@@ -25,59 +26,82 @@ CASES = (
     "replay",
     "http_adapter",
     "sqlite_store",
+    "postgres_store",
+    "fake_server",
+    "import_time",
 )
 """Every case, in the order of the table; each is the module ``benchmarks.<case>``."""
 
-_HEADERS = ("case", "measured", "peer", "ours", "peer's", "ratio", "target", "met")
+_HEADERS = (
+    "case",
+    "measured",
+    "peer",
+    "ours",
+    "peer's",
+    "ratio",
+    "spread: IQR [min–max]",
+    "target",
+    "met",
+)
 
 
 def run_case(name: str, settings: Settings) -> list[Row]:
     """The case's rows; a crash becomes one failed row, so the table is still printed.
 
-    A case whose module needs a package that is not installed (httpx for the HTTP cases) is
-    one skipped row naming it.
+    A case whose module needs a package that is not installed is one skipped row naming it.
     """
     try:
         module = importlib.import_module(f"benchmarks.{name}")
     except ImportError as error:
-        return [
-            Row(
-                name,
-                "",
-                "",
-                "",
-                "none",
-                None,
-                check=f"skipped: {error.name or error} not installed",
-            )
-        ]
+        row = Row(name, "", "", "", "at_most", None)
+        return [skipped(row, f"{error.name or error} not installed")]
     try:
         rows: list[Row] = module.run(settings)
         return rows
     except Exception as error:
         detail = traceback.format_exception_only(error)[-1].strip()
-        return [Row(name, "(crashed)", "", "", "none", None, check=f"failed: {detail}")]
+        return [failed(Row(name, "(crashed)", "", "", "at_most", None), detail)]
 
 
 def _figure(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     if unit == "B":
-        return f"{value / 1024:,.2f} KB" if value >= 1024 else f"{value:,.0f} B"
+        return f"{value / 1024:,.1f} KB" if value >= 1024 else f"{value:,.0f} B"
+    if unit in ("round trips",):
+        return f"{value:,.0f} {unit}"
     return f"{value:,.1f} {unit}" if value >= 10 else f"{value:,.2f} {unit}"
 
 
-def _cells(row: Row) -> tuple[str, ...]:
-    ratio, target = row.ratio, row.target
+def _ratio(row: Row, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if row.goal == "count":
+        return f"{value:g}"
     if row.goal == "faster":
-        ratio_text = f"{ratio:.1f}x faster" if ratio is not None else "-"
-        target_text = f"≥ {target:g}x faster"
-    elif row.goal == "at_most":
-        ratio_text = f"{ratio:.2f}x" if ratio is not None else "-"
-        target_text = f"≤ {target:g}x" if target is not None else "-"
-    else:
-        ratio_text = f"{ratio:.2f}x" if ratio is not None else "-"
-        target_text = "(reference)"
+        return f"{value:.1f}x faster" if value >= 10 else f"{value:.2f}x faster"
+    return f"{value:.3f}x" if value < 0.1 else f"{value:.2f}x"
+
+
+def _spread(row: Row) -> str:
+    spread = row.spread
+    if spread is None:
+        return "-"
+    digits = 1 if row.goal == "faster" and spread["min"] >= 10 else 2
+    digits = 3 if spread["max"] < 0.1 else digits
+    q1, q3, low, high = (f"{spread[k]:.{digits}f}" for k in ("q1", "q3", "min", "max"))
+    return f"{q1}–{q3} [{low}–{high}]"
+
+
+def _target(row: Row) -> str:
+    if row.target is None:
+        return "(reference)"
+    sign = "≥" if row.goal in ("faster", "at_least") else "≤"
+    suffix = {"faster": "x faster", "count": ""}.get(row.goal, "x")
+    return f"{sign} {row.target:g}{suffix}"
+
+
+def _cells(row: Row) -> tuple[str, ...]:
     met = {True: "yes", False: "NO", None: "-"}[row.met] if row.check == "ok" else row.check
     return (
         row.case,
@@ -85,8 +109,9 @@ def _cells(row: Row) -> tuple[str, ...]:
         row.peer,
         _figure(row.ours, row.unit),
         _figure(row.theirs, row.unit),
-        ratio_text,
-        target_text,
+        _ratio(row, row.ratio),
+        _spread(row),
+        _target(row),
         met,
     )
 
@@ -109,33 +134,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few short rounds (smoke test)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
-        "--case", action="append", choices=sorted(CASES), help="run only this case (repeatable)"
+        "--case", action="append", choices=CASES, help="run only this case (repeatable)"
     )
     args = parser.parse_args(argv)
     settings = Settings.for_run(args.quick)
     started = time.perf_counter()
     rows: list[Row] = []
+    seconds: dict[str, float] = {}
     for name in args.case or CASES:
         if not args.json:
             print(f"running {name} ...", file=sys.stderr, flush=True)
+        began = time.perf_counter()
         rows.extend(run_case(name, settings))
-    seconds = time.perf_counter() - started
+        seconds[name] = round(time.perf_counter() - began, 2)
+    total = time.perf_counter() - started
+    described = machine()
     if args.json:
         document = {
-            "machine": machine(),
-            "quick": settings.quick,
-            "rounds": settings.rounds,
-            "seconds": round(seconds, 2),
+            "machine": described,
+            "settings": vars(settings),
+            "seconds": round(total, 2),
+            "seconds_per_case": seconds,
             "rows": [row.as_dict() for row in rows],
         }
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        described = machine()
         print(table(rows))
+        notes = [f"- {row.case} vs {row.peer}: {row.note}" for row in rows if row.note]
+        if notes:
+            print("\n" + "\n".join(notes))
         print(
             f"\n{described['python']} on {described['cpu']} ({described['cores']} cores), "
-            f"{described['platform']}; {settings.rounds} rounds per side, "
-            f"medians; {seconds:.0f} s"
+            f"{described['platform']}; {settings.rounds} rounds per side (medians; the ratio "
+            f"is the median per-round ratio); {total:.0f} s"
         )
     return 1 if any(row.check.startswith("failed") for row in rows) else 0
 

@@ -1,112 +1,69 @@
 """VCR.py, the peer of the in-process and replay cases: a cassette of the seed's exchanges.
 
-The cassette is recorded once, with no network: ``FakeCentra.handle`` is served through
-``httpx.MockTransport`` (vcrpy patches ``httpx.Client``'s send, so it records and replays
-clients whatever their transport). Each replay loads the cassette, as a test does, and makes
-the same requests with an ``httpx.Client``, decoding every answer with ``json``.
+VCR.py offers two serializers, ``yaml`` (its default; PyYAML's libyaml loader where it is
+built, as here) and ``json``; both are measured. The cassette is recorded once, with no
+network: ``FakeCentra.serve_shop_api`` is served through ``httpx.MockTransport`` (vcrpy
+patches httpx's send, so it records and replays clients whatever their transport). Each
+replay loads the cassette (``VCR(...).use_cassette``, as a test's decorator or ``with``
+block does) and makes the same requests with one ``httpx.Client``, decoding each answer with
+``json``. Requests match on VCR.py's defaults (method, scheme, host, port, path, query).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from benchmarks._wire import BASE_URL, HEADERS, fake_handler, seed_exchanges
 from orderflow.adapters.fake.centra import FakeCentra
-from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, SEED_PAYMENT_REQUEST
-from orderflow.adapters.shop_api import dialect
 
-BASE_URL = "https://shop.example.test" + dialect.BASE_PATH
-API_KEY = "bench-key"
-
-Exchange = tuple[str, str, dict[str, Any] | None]
+SERIALIZERS = ("json", "yaml")
+"""VCR.py's own serializers: ``json`` measured fastest here, ``yaml`` is the default."""
 
 
-def fake_app(fake: FakeCentra) -> Callable[[httpx.Request], httpx.Response]:
-    """An httpx ``MockTransport`` handler answering with ``fake.handle``."""
+def _vcr(serializer: str, record_mode: str) -> Any:
+    import vcr  # type: ignore[import-untyped, unused-ignore]
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content) if request.content else None
-        path = request.url.path.removeprefix(dialect.BASE_PATH)
-        status, answer = fake.serve_shop_api(request.method, path, body, request.headers)
-        return httpx.Response(status, json=answer)
-
-    return handler
+    return vcr.VCR(serializer=serializer, record_mode=record_mode)
 
 
-def seed_exchanges(client: httpx.Client) -> list[Any]:
-    """Send the seed's requests (open, add item, checkout fields, payment, payment result)."""
-    answers = []
-
-    def call(method: str, path: str, body: Any = None) -> Any:
-        response = client.request(method, path, json=body)
-        response.raise_for_status()
-        answer = json.loads(response.content)
-        answers.append(answer)
-        return answer
-
-    selection = call("POST", dialect.SELECTIONS)["selection"]["selection"]
-    call("POST", dialect.ITEM.format(selection=selection, item=SEED_ITEM), {"quantity": 1})
-    fields = {
-        k: SEED_PAYMENT_REQUEST[k]
-        for k in dialect.CHECKOUT_FIELD_KEYS
-        if SEED_PAYMENT_REQUEST.get(k) is not None
-    }
-    call("PUT", dialect.CHECKOUT_FIELDS.format(selection=selection), fields)
-    call(
-        "POST",
-        dialect.PAYMENT.format(selection=selection),
-        {**SEED_PAYMENT_REQUEST, "selection": selection},
-    )
-    call(
-        "POST",
-        dialect.PAYMENT_RESULT,
-        {"selection": selection, "paymentMethodFields": SEED_PAYMENT_FIELDS},
-    )
-    return answers
-
-
-def record(directory: Path) -> Path:
+def record(directory: Path, serializer: str) -> Path:
     """Record the seed's exchanges into a VCR.py cassette in ``directory``.
 
     Raises ``ImportError`` when vcrpy is not installed.
     """
-    import vcr  # type: ignore[import-untyped, unused-ignore]
-
-    path = directory / "seed-flow.vcr.yaml"
-    transport = httpx.MockTransport(fake_app(FakeCentra.seeded()))
+    path = directory / f"seed-flow.vcr.{serializer}"
+    transport = httpx.MockTransport(fake_handler(FakeCentra.seeded()))
     with (
-        vcr.use_cassette(str(path), record_mode="all"),
-        httpx.Client(
-            transport=transport, base_url=BASE_URL, headers={dialect.API_KEY_HEADER: API_KEY}
-        ) as client,
+        _vcr(serializer, "all").use_cassette(str(path)),
+        httpx.Client(transport=transport, base_url=BASE_URL, headers=HEADERS) as client,
     ):
         seed_exchanges(client)
     return path
 
 
-def replayer(path: Path) -> Callable[[], list[Any]]:
-    """One test's worth of VCR.py: load the cassette, replay the exchanges, decode them.
+def replayer(path: Path, serializer: str) -> Callable[[], list[Any]]:
+    """One test's worth of VCR.py: a client, the cassette loaded, the exchanges replayed and
+    decoded (ours makes its client per test too).
 
-    The client's own transport would fail every request, so an answer can only come from the
-    cassette. The selection id in the paths is the recorded one, read back from the cassette.
+    The client's own transport fails every request, so an answer can only come from the
+    cassette; ``allow_playback_repeats=False`` makes each recorded exchange play once.
     """
-    import vcr  # type: ignore[import-untyped, unused-ignore]
+    config = _vcr(serializer, "none")
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise AssertionError(f"VCR.py did not replay {request.method} {request.url}")
 
-    client = httpx.Client(
-        transport=httpx.MockTransport(refuse),
-        base_url=BASE_URL,
-        headers={dialect.API_KEY_HEADER: API_KEY},
-    )
+    transport = httpx.MockTransport(refuse)
 
     def replay() -> list[Any]:
-        with vcr.use_cassette(str(path), record_mode="none", allow_playback_repeats=False):
+        with (
+            config.use_cassette(str(path), allow_playback_repeats=False),
+            httpx.Client(transport=transport, base_url=BASE_URL, headers=HEADERS) as client,
+        ):
             return seed_exchanges(client)
 
     return replay

@@ -1,10 +1,18 @@
-"""Case 2: memory of live checkouts after one item each (tracemalloc, after ``gc.collect``).
+"""``memory``: what live checkouts cost in memory (tracemalloc, after ``gc.collect``).
 
-Every side holds the same data per checkout: its id, timestamps, version, selection id, the
-history (open, add_item) and the cart; the cart (one realistic ``SelectionResponse`` from the
-fake) is shared, so what is compared is what each checkout costs on top of its cart.
-Ours: a frozen ``Checkout``. Peers: a model with its own ``transitions.Machine``; a model
-driven by its own python-statemachine instance.
+The target row: paid checkouts, each with its own cart, details, payment action, five history
+records and receipt, as a store decodes them. Both sides decode the same stored documents (the
+seed flow's paid checkout, one id per checkout): ours with ``codec.loads(raw, Checkout)``,
+the peer with a ``msgspec.json.Decoder`` of Structs declaring every key the documents hold
+(``_structs``), so both keep the same data. The documents themselves are made beforehand
+and not counted.
+
+Reference rows: checkouts after one item sharing one cart, ours (a frozen ``Checkout``)
+against a model with its own ``transitions.Machine`` and one driven by its own
+python-statemachine instance.
+
+Rounds alternate sides; each round builds its checkouts, measures, and frees them (the
+figures barely move between rounds: the spread shows it).
 """
 
 from __future__ import annotations
@@ -15,13 +23,128 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from benchmarks._harness import Row, Settings, failed, skipped
+from benchmarks._harness import (
+    Row,
+    Settings,
+    alternate,
+    failed,
+    missing_peer,
+    skipped,
+)
 from benchmarks._machines import CheckoutModel, statemachine_class, transitions_config
-from benchmarks._seed import MOMENT, cart_after_one_item
+from benchmarks._seed import (
+    GRAND_TOTAL,
+    MOMENT,
+    ORDER,
+    cart_after_one_item,
+    paid_document,
+    paid_ok,
+)
+from orderflow import codec
 from orderflow.checkout import Checkout
 from orderflow.flow import Event, State, TransitionRecord
 
 CASE = "memory"
+
+Build = Callable[[int], list[Any]]
+
+
+def _measure(build: Build, count: int, check: Callable[[list[Any]], str | None]) -> float:
+    """Bytes per checkout of ``count`` built by ``build``; raises when ``check`` fails."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        live = build(count)
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    problem = check(live) if len(live) == count else f"built {len(live)} of {count}"
+    del live
+    if problem:
+        raise AssertionError(problem)
+    return (after - before) / count
+
+
+# --- paid checkouts with their receipts ---------------------------------------------------
+
+
+def _documents(count: int) -> list[bytes]:
+    template = paid_document()
+    marker = '"id":"'
+    start = template.index(marker) + len(marker)
+    end = template.index('"', start)
+    return [
+        (template[:start] + f"checkout-{index:06d}" + template[end:]).encode()
+        for index in range(count)
+    ]
+
+
+def _paid_ours(documents: list[bytes]) -> Build:
+    return lambda count: [codec.loads(raw, Checkout) for raw in documents[:count]]
+
+
+def _paid_msgspec(documents: list[bytes]) -> Build:
+    import msgspec
+
+    from benchmarks._structs import StructCheckout
+
+    decode = msgspec.json.Decoder(StructCheckout).decode
+    return lambda count: [decode(raw) for raw in documents[:count]]
+
+
+def _ours_paid(live: list[Any]) -> str | None:
+    return paid_ok(live[0]) or _distinct(live)
+
+
+def _struct_paid(live: list[Any]) -> str | None:
+    first = live[0]
+    receipt = first.receipt
+    if first.state is not State.PAID or len(first.history) != 5:
+        return f"msgspec's checkout is {first.state} with {len(first.history)} records"
+    if receipt.order != ORDER or receipt.totals.grand_total_price_as_number != GRAND_TOTAL:
+        return f"msgspec's receipt is order {receipt.order}"
+    return _distinct(live)
+
+
+def _distinct(live: list[Any]) -> str | None:
+    if len({c.id for c in live}) != len(live) or live[0].receipt is live[-1].receipt:
+        return "the checkouts share their data"
+    return None
+
+
+def _paid_row(settings: Settings) -> Row:
+    count = settings.paid_checkouts
+    row = Row(
+        CASE,
+        f"per paid checkout with its receipt, {count:,} live, each decoded from its document",
+        "msgspec Structs of the same data",
+        "B",
+        "at_most",
+        1.0,
+    )
+    documents = _documents(count)
+    ours = _paid_ours(documents)
+    try:
+        theirs = _paid_msgspec(documents)
+    except ImportError as error:
+        row.ours = _measure(ours, count, _ours_paid)
+        return skipped(row, missing_peer(error))
+    ours(1), theirs(1)  # the decoders' plans are built on first use, outside the measurement
+    try:
+        pair = alternate(
+            lambda: _measure(ours, count, _ours_paid),
+            lambda: _measure(theirs, count, _struct_paid),
+            settings.memory_rounds,
+            warmup=False,
+        )
+    except AssertionError as error:
+        return failed(row, str(error))
+    return row.record(pair)
+
+
+# --- checkouts after one item, against a machine per checkout -------------------------------
 
 
 def _history(index: int) -> tuple[TransitionRecord, TransitionRecord]:
@@ -32,7 +155,7 @@ def _history(index: int) -> tuple[TransitionRecord, TransitionRecord]:
     )
 
 
-def _ours(count: int) -> list[Any]:
+def _after_one_item_ours(count: int) -> list[Any]:
     cart = cart_after_one_item()
     checkouts = []
     for index in range(count):
@@ -59,6 +182,7 @@ def _models(count: int, attach: Callable[[CheckoutModel], Any]) -> list[Any]:
         at = MOMENT + timedelta(seconds=index)
         model = CheckoutModel(
             f"checkout-{index:06d}",
+            State.SELECTION.value,
             created_at=at,
             updated_at=at,
             version=2,
@@ -70,62 +194,53 @@ def _models(count: int, attach: Callable[[CheckoutModel], Any]) -> list[Any]:
     return live
 
 
-def _transitions(count: int) -> list[Any]:
+def _after_one_item_transitions() -> Build:
     from transitions import Machine
 
     config = transitions_config()
-    return _models(count, lambda model: Machine(model=model, **config))
+    return lambda count: _models(count, lambda model: Machine(model=model, **config))
 
 
-def _statemachine(count: int) -> list[Any]:
+def _after_one_item_statemachine() -> Build:
     machine_class = statemachine_class()
-    return _models(count, lambda model: machine_class(model=model, state_field="state"))
+    return lambda count: _models(count, lambda model: machine_class(model=model))
 
 
-def _bytes_per_checkout(build: Callable[[int], list[Any]], count: int) -> tuple[float, list[Any]]:
-    build(1)  # import and build the shared parts (classes, the cart) outside the measurement
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        live = build(count)
-        gc.collect()
-        after = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    return (after - before) / count, live
+def _in_selection(live: list[Any]) -> str | None:
+    states = {State(e.state if isinstance(e, Checkout) else e[0].state) for e in live}
+    return None if states == {State.SELECTION} else f"checkouts in {sorted(states)}"
 
 
-def _state(entry: Any) -> Any:
-    return entry.state if isinstance(entry, Checkout) else entry[0].state
+def _reference_rows(settings: Settings) -> list[Row]:
+    count = settings.live_checkouts
+    measured = f"per checkout after one item (cart shared), {count:,} live"
+    _after_one_item_ours(1)  # import and build the shared parts outside the measurement
+    rows = []
+    for peer, build in (
+        ("transitions 0.9, a Machine per checkout", _after_one_item_transitions),
+        ("python-statemachine 3, an instance per checkout", _after_one_item_statemachine),
+    ):
+        row = Row(CASE, measured, peer, "B", "at_most", None)
+        try:
+            theirs = build()
+            theirs(1)
+        except ImportError as error:
+            rows.append(skipped(row, missing_peer(error)))
+            continue
+        try:
+            pair = alternate(
+                lambda: _measure(_after_one_item_ours, count, _in_selection),
+                lambda theirs=theirs: _measure(theirs, count, _in_selection),
+                settings.memory_rounds,
+                warmup=False,
+            )
+        except AssertionError as error:
+            rows.append(failed(row, str(error)))
+            continue
+        rows.append(row.record(pair))
+    return rows
 
 
 def run(settings: Settings) -> list[Row]:
-    """Ours against a Machine per checkout and a python-statemachine instance per checkout."""
-    count = settings.live_checkouts
-    measured = f"per checkout, {count:,} live after one item"
-    ours, live = _bytes_per_checkout(_ours, count)
-    ours_ok = len(live) == count and all(_state(c) is State.SELECTION for c in live)
-    del live
-    rows = []
-    for peer, build in (
-        ("transitions 0.9 (Machine per checkout)", _transitions),
-        ("python-statemachine 3", _statemachine),
-    ):
-        row = Row(CASE, measured, peer, "B", "at_most", 0.5)
-        try:
-            theirs, live = _bytes_per_checkout(build, count)
-        except ImportError:
-            row = skipped(CASE, measured, peer, "B", "at_most", 0.5, "peer not installed")
-            row.ours = ours
-            rows.append(row)
-            continue
-        states = {_state(entry) for entry in live}
-        del live
-        row.ours, row.theirs = ours, theirs
-        if not ours_ok:
-            failed(row, "ours did not build every checkout in selection")
-        elif states != {State.SELECTION.value}:
-            failed(row, f"{peer} checkouts are in {sorted(map(str, states))}")
-        rows.append(row)
-    return rows
+    """Paid checkouts against msgspec Structs; checkouts after one item against machines."""
+    return [_paid_row(settings), *_reference_rows(settings)]

@@ -1,60 +1,59 @@
-"""Case 5: replaying the seed's flow from a cassette, ours against VCR.py 9.
+"""``replay``: replaying the seed's flow from a cassette, ours against VCR.py 9.
 
-Ours, per test: ``ReplayTransport.from_cassette(path)`` (the cassette loaded per test) under
+Ours, per test: ``ReplayTransport.from_cassette(path)`` (the cassette loaded per test) under a
 ``ShopApiClient``, a ``MemoryStore`` and a ``CheckoutService``, then ``run_seed_flow`` to
-``paid``. Peer: VCR.py loading its cassette of the same exchanges, replayed through httpx.
+``paid``; every recorded exchange must have been played. Peer: VCR.py loading its cassette of
+the same exchanges, replayed through httpx (``_vcr``), with its fastest serializer (``json``,
+the target) and its default (``yaml``, for reference).
 
-The cassette is recorded once at setup by ``ReplayTransport`` (mode ``all``) around an
-``httpx.MockTransport`` that serves ``FakeCentra.serve_shop_api`` (no network); each replay checks
-that every recorded exchange was played. Skipped while ``orderflow.adapters.replay.transport`` or
-``orderflow.adapters.shop_api.client`` is missing.
+Both cassettes are recorded once at setup, with no network: ours by ``ReplayTransport`` (mode
+``all``) around an ``httpx.MockTransport`` serving ``FakeCentra.serve_shop_api``.
 """
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from benchmarks import _vcr
-from benchmarks._harness import Row, Settings, compare, failed, skipped
-from benchmarks.seed_flow import check_paid, check_vcr
+from benchmarks._harness import Row, Settings, compare, failed, missing_peer, ours_alone
+from benchmarks._seed import paid_ok
+from benchmarks._wire import fake_handler
+from benchmarks.seed_flow import vcr_answers_ok
 from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.adapters.fake.seed import run_seed_flow
+from orderflow.adapters.replay.transport import REPLAY_BASE_URL, ReplayTransport
+from orderflow.adapters.shop_api.client import ShopApiClient
 from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.checkout import Checkout
 from orderflow.service import CheckoutService
 
 CASE = "replay"
 MEASURED = "seed flow open→paid replayed per test"
-PEER = "VCR.py 9 + httpx (cassette loaded per test)"
+_PEERS = {
+    "json": ("VCR.py 9 + httpx, json serializer (its fastest)", 8.0),
+    "yaml": ("VCR.py 9 + httpx, yaml serializer (its default)", None),
+}
 
 
-def _service(transport: httpx.BaseTransport) -> CheckoutService:
-    from orderflow.adapters.shop_api.client import ShopApiClient  # type: ignore[import-not-found, unused-ignore]
-
-    client = ShopApiClient(base_url=_vcr.BASE_URL, api_key=_vcr.API_KEY, transport=transport)
-    return CheckoutService(transport=client, store=MemoryStore())
+def _flow(transport: httpx.BaseTransport) -> Checkout:
+    with ShopApiClient(REPLAY_BASE_URL, None, transport=transport) as client:
+        return run_seed_flow(CheckoutService(transport=client, store=MemoryStore()))
 
 
 def _record(path: Path) -> None:
-    from orderflow.adapters.replay.transport import ReplayTransport  # type: ignore[import-not-found, unused-ignore]
-
-    inner = httpx.MockTransport(_vcr.fake_app(FakeCentra.seeded()))
+    inner = httpx.MockTransport(fake_handler(FakeCentra.seeded()))
     with ReplayTransport.from_cassette(path, mode="all", inner=inner) as transport:
-        run_seed_flow(_service(transport))
+        _flow(transport)
 
 
 def _ours(path: Path) -> Callable[[], Checkout]:
-    from orderflow.adapters.replay.transport import ReplayTransport  # type: ignore[import-not-found, unused-ignore]
-
     def one_test() -> Checkout:
         transport = ReplayTransport.from_cassette(path)
-        checkout = run_seed_flow(_service(transport))
+        checkout = _flow(transport)
         if transport.unplayed:
             raise AssertionError(f"exchanges {transport.unplayed} of the cassette were not played")
         return checkout
@@ -63,30 +62,24 @@ def _ours(path: Path) -> Callable[[], Checkout]:
 
 
 def run(settings: Settings) -> list[Row]:
-    """Ours (``ReplayTransport``) against VCR.py, or a skipped row until it exists."""
-    for module in ("orderflow.adapters.replay.transport", "orderflow.adapters.shop_api.client"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            return [
-                skipped(CASE, MEASURED, PEER, "µs", "faster", 5.0, f"{module} not available yet")
-            ]
-    row = Row(CASE, MEASURED, PEER, "µs", "faster", 5.0)
+    """Ours (``ReplayTransport``) against VCR.py with each of its serializers."""
+    rows = []
     with tempfile.TemporaryDirectory(prefix="orderflow-bench-") as directory:
         cassette = Path(directory) / "seed-flow.cassette"
-        try:
-            _record(cassette)
-            ours = _ours(cassette)
-            problem = check_paid(ours())
-        except Exception as error:  # the adapter is young: report, do not crash the run
-            return [failed(row, f"replay transport: {type(error).__name__}: {error}")]
-        try:
-            theirs: Callable[[], Any] = _vcr.replayer(_vcr.record(Path(directory)))
-        except ImportError:
-            return [skipped(CASE, MEASURED, PEER, "µs", "faster", 5.0, "peer not installed")]
-        problem = problem or check_vcr(theirs())
-        if problem:
-            return [failed(row, problem)]
-        ours_ns, theirs_ns = compare(ours, theirs, settings)
-    row.ours, row.theirs = ours_ns / 1000, theirs_ns / 1000
-    return [row]
+        _record(cassette)
+        ours = _ours(cassette)
+        problem = paid_ok(ours())
+        for serializer in _vcr.SERIALIZERS:
+            peer, target = _PEERS[serializer]
+            row = Row(CASE, MEASURED, peer, "µs", "faster", target)
+            try:
+                theirs = _vcr.replayer(_vcr.record(Path(directory), serializer), serializer)
+            except ImportError as error:
+                rows.append(ours_alone(row, ours, settings, missing_peer(error)))
+                continue
+            found = problem or vcr_answers_ok(theirs())
+            if found:
+                rows.append(failed(row, found))
+                continue
+            rows.append(row.record(compare(ours, theirs, settings), 1000))
+    return rows

@@ -673,6 +673,13 @@ def _selection(checkout: Checkout) -> str:
 
 
 def _answered(answer: PaymentAction | Receipt) -> _Outcome:
+    outcome = _classified(answer)
+    if answer.token is not None:  # a dialect with sessions: the token the answer carried
+        return attrs.evolve(outcome, changes={**outcome.changes, "token": answer.token})
+    return outcome
+
+
+def _classified(answer: PaymentAction | Receipt) -> _Outcome:
     if isinstance(answer, Receipt):
         return _paid_by(answer)
     if isinstance(answer, SuccessAction):

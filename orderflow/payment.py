@@ -1,4 +1,8 @@
-"""Starting a payment and the actions Centra answers with."""
+"""Starting a payment and the actions Centra answers with.
+
+Every action carries ``token``: the session token of a dialect that has sessions (Centra's
+Checkout API sends one in every answer, and it may replace the last); ``None`` otherwise.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ class FormAction:
     form_fields: dict[str, Any] | None = None
     form_url: str | None = None
     form_type: str | None = None
+    token: str | None = attrs.field(default=None, eq=False, repr=False)
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
@@ -52,6 +57,7 @@ class RedirectAction:
 
     kind: ClassVar[str] = "redirect"
     url: str
+    token: str | None = attrs.field(default=None, eq=False, repr=False)
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
@@ -63,6 +69,7 @@ class JavascriptAction:
     code: str | None = None
     form_fields: dict[str, Any] | None = None
     form_type: str | None = None
+    token: str | None = attrs.field(default=None, eq=False, repr=False)
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
@@ -72,6 +79,7 @@ class ExternalAction:
 
     kind: ClassVar[str] = "external"
     selection: str | None = None
+    token: str | None = attrs.field(default=None, eq=False, repr=False)
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
@@ -82,6 +90,11 @@ class SuccessAction:
     kind: ClassVar[str] = "success"
     receipt: Receipt
 
+    @property
+    def token(self) -> str | None:
+        """The session token the answer carried (on its receipt)."""
+        return self.receipt.token
+
 
 @attrs.frozen
 class FailedAction:
@@ -91,14 +104,23 @@ class FailedAction:
     kind: ClassVar[str] = "failed"
     errors: dict[str, str] = attrs.field(factory=dict)
     messages: tuple[str, ...] | None = None
+    message: str | None = None
+    code: str | None = None
+    token: str | None = attrs.field(default=None, eq=False, repr=False)
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
     def reason(self) -> str:
-        """One line saying why: the messages, else the field errors."""
-        if self.messages:
-            return "; ".join(self.messages)
-        return ", ".join(f"{field} {message}" for field, message in self.errors.items()) or "failed"
+        """One line saying why: what to show (``messages``, ``message``), then the field errors
+        and the code in brackets (``Card declined (paymentMethod failed)``)."""
+        said = "; ".join(self.messages) if self.messages else self.message or ""
+        fields = ", ".join(f"{field} {message}" for field, message in self.errors.items())
+        detail = ", ".join(
+            part for part in (fields, f"code {self.code}" if self.code else "") if part
+        )
+        if said and detail:
+            return f"{said} ({detail})"
+        return said or detail or "failed"
 
 
 PaymentAction = (

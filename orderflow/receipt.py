@@ -104,7 +104,8 @@ class Receipt:
 
     Centra's answer showing an order is kept even when parts of it do not decode: those parts
     are then absent here (``totals`` ``None``, ``items`` empty, ...) and kept as they came in
-    ``undecoded``, by their wire key.
+    ``undecoded``, by their wire key. ``token`` is the session token the answer carried, in a
+    dialect with sessions (the Checkout API's); it is no part of the order.
     """
 
     order: str
@@ -134,4 +135,5 @@ class Receipt:
     payment_method_data: dict[str, Any] | None = None
     currency_format: CurrencyFormat | None = None
     undecoded: dict[str, Any] | None = None
+    token: str | None = attrs.field(default=None, eq=False, repr=False)
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from orderflow.address import Address
-from orderflow.money import CurrencyFormat
+from orderflow.money import CurrencyFormat, Money
 from orderflow.receipt import Discounts, Item, Totals
 
 
@@ -32,11 +32,17 @@ class Selection:
 
 @attrs.frozen
 class PaymentMethod:
-    """A payment method the selection can be paid with."""
+    """A payment method the selection can be paid with.
+
+    ``supports_initiate_only``: it can start with ``paymentInitiateOnly`` (a widget set up
+    before the shopper's details are known); ``handling_cost``: what choosing it adds.
+    """
 
     payment_method: str
     name: str | None = None
-    supports_initialize: bool | None = None
+    payment_method_type: str | None = None
+    supports_initiate_only: bool | None = None
+    handling_cost: Money | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
@@ -46,15 +52,24 @@ class ShippingMethod:
 
     shipping_method: str
     name: str | None = None
+    price: Money | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
 @attrs.frozen
 class Location:
-    """Where the shopper is; ``ship_to`` false means the checkout cannot complete."""
+    """Where the shopper is; ``ship_to`` false means the checkout cannot complete.
+
+    ``language`` is the country's default language, not necessarily the selection's.
+    """
 
     country: str | None = None
+    name: str | None = None
+    state: str | None = None
+    state_name: str | None = None
+    eu: bool | None = None
     ship_to: bool = True
+    language: Any = None
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
@@ -82,7 +97,7 @@ class SelectionResponse:
     payment_methods: tuple[PaymentMethod, ...] = ()
     shipping_methods: tuple[ShippingMethod, ...] = ()
     location: Location | None = None
-    token: str | None = None
+    token: str | None = attrs.field(default=None, eq=False, repr=False)
     unavailable: tuple[UnavailableItem, ...] = ()
     extra: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 

@@ -16,7 +16,13 @@ from orderflow.calls import Call
 from orderflow.checkout import Checkout
 from orderflow.clock import SystemClock
 from orderflow.commands import CheckoutCommands, Command, Commit, ServiceSettings, Sleep, Stored
-from orderflow.errors import CentraUnavailable, OrderflowError, OutcomeUnknown, StoreError
+from orderflow.errors import (
+    CentraUnavailable,
+    ClaimTimeout,
+    OrderflowError,
+    OutcomeUnknown,
+    StoreError,
+)
 from orderflow.flow import Event, TransitionRecord
 from orderflow.payment import PaymentRequest
 from orderflow.ports import AsyncStore, AsyncTransport, Clock, Store, Transport
@@ -41,6 +47,11 @@ def _foreign(effect: Any, error: Exception) -> OrderflowError:
     return converted
 
 
+def _warn(failed: OutcomeUnknown | ClaimTimeout) -> None:
+    # The messages name calls and checkout ids only: nothing about the shopper.
+    log.warning("%s", failed)
+
+
 class _Service(CheckoutCommands):
     """What both services share: settings, subscribers, and telling them."""
 
@@ -61,6 +72,14 @@ class _Service(CheckoutCommands):
     def _committed(self, checkout: Checkout) -> list[Any]:
         """Log the checkout's new transition and tell the subscribers; their awaitables."""
         record = checkout.history[-1]
+        if record.event is Event.RECONCILE:
+            log.warning(
+                "checkout %s: reconcile settled %s -> %s (%s)",
+                checkout.id,
+                record.source.value if record.source is not None else "(new)",
+                record.dest.value,
+                record.detail,
+            )
         if log.isEnabledFor(logging.INFO):
             source = record.source.value if record.source is not None else "(new)"
             log.info(
@@ -122,6 +141,9 @@ class CheckoutService(_Service):
             except StopIteration as done:
                 result: Checkout = done.value
                 return result
+            except (OutcomeUnknown, ClaimTimeout) as failed:
+                _warn(failed)
+                raise
             answer, error = None, None
             try:
                 if isinstance(effect, Stored):
@@ -288,6 +310,9 @@ class AsyncCheckoutService(_Service):
             except StopIteration as done:
                 result: Checkout = done.value
                 return result
+            except (OutcomeUnknown, ClaimTimeout) as failed:
+                _warn(failed)
+                raise
             answer, error = None, None
             try:
                 if isinstance(effect, Stored):

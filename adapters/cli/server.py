@@ -21,6 +21,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     server.add_argument(
         "--api-key", metavar="KEY", help="require this API-Authorization key (default: any)"
     )
+    server.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="send Centra's signed order webhooks to this URL (a service's receiver)",
+    )
+    server.add_argument(
+        "--webhook-secret",
+        metavar="SECRET",
+        help="the shared secret the webhooks are signed with (X-Centra-Signature)",
+    )
     server.set_defaults(run=run)
 
 
@@ -38,8 +48,15 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     def ready(url: str) -> None:
         print(url, file=out, flush=True)
 
+    if args.webhook_secret and not args.webhook_url:
+        raise UserError("--webhook-secret needs --webhook-url: where to send the webhooks")
+    if args.webhook_url and not args.webhook_url.startswith(("http://", "https://")):
+        raise UserError(f"--webhook-url {args.webhook_url}: not an http(s) URL")
+    fake = FakeCentra.seeded(
+        api_key=args.api_key, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret
+    )
     try:
-        serve(FakeCentra.seeded(api_key=args.api_key), args.host, args.port, on_ready=ready)
+        serve(fake, args.host, args.port, on_ready=ready)
     except OSError as error:
         raise UserError(
             f"cannot listen on {args.host}:{args.port} ({error.strerror or error}); "

@@ -178,7 +178,7 @@ _FIELDS: dict[RequestKind, dict[str, Check]] = {
     CallKind.ADD_ITEM: {"quantity": _whole, "comment": _text, "subscriptionPlan": _plan},
     CallKind.APPLY_VOUCHER: {"voucher": _text},
     CallKind.SET_CHECKOUT_FIELDS: _spec(
-        *dialect.CHECKOUT_FIELD_KEYS, "cartAbandonmentEmail", "email", "giftMessage"
+        *dialect.CHECKOUT_FIELD_KEYS, "cartAbandonmentEmail", "email"
     ),
     CallKind.START_PAYMENT: _spec(
         *dialect.PAYMENT_KEYS, "giftMessage", "paymentInitiateOnly", "newsletter"

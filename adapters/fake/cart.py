@@ -40,7 +40,12 @@ class PaymentSession:
 
 @attrs.define
 class Cart:
-    """One selection's state in the fake: lines (``line -> [item, quantity]``), vouchers, ..."""
+    """One selection's state in the fake: lines (``line -> [item, quantity]``), vouchers, ...
+
+    ``failed_authorizations`` keeps the fields of each refused payment result while the payment
+    stays started (Centra keeps a failed External Payment authorization for the order's
+    history); ``order`` is the receipt once the selection became an order.
+    """
 
     id: str
     country: str

@@ -21,8 +21,9 @@ from orderflow.adapters.fake import stock as stocks
 from orderflow.adapters.fake.answer import Answer, RequestKind
 from orderflow.adapters.fake.cart import Cart, PaymentSession
 from orderflow.adapters.fake.catalog import Catalog
-from orderflow.adapters.fake.payments import PROVIDERS, Provider
-from orderflow.adapters.fake.pricing import VouchersAs
+from orderflow.adapters.fake.payments import Provider
+from orderflow.adapters.fake.pricing import VouchersAs, number
+from orderflow.adapters.fake.providers import PROVIDERS
 from orderflow.adapters.fake.rendering import ShopRenderer
 from orderflow.adapters.fake.stock import OUT_OF_STOCK, StockMode
 from orderflow.limits import MAX_INT
@@ -279,7 +280,7 @@ class CartState:
             cf = self.catalog.pricelist(cancelled.country).currency_format
             extra["cancellation"] = {
                 "grandTotalPrice": cf.format(amount),
-                "grandTotalPriceAsNumber": int(amount) if amount == int(amount) else float(amount),
+                "grandTotalPriceAsNumber": number(amount),
                 "currency": currency,
             }
         raise Refused(

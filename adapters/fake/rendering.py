@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from orderflow.adapters.fake.cart import PENDING, Cart
-from orderflow.adapters.fake.catalog import Catalog
+from orderflow.adapters.fake.catalog import ADDRESS_FIELDS, Catalog
 from orderflow.adapters.fake.pricing import (
     PricedCart,
     VouchersAs,
@@ -40,6 +40,43 @@ _ADDRESS_KEYS = (
     "state",
     "country",
 )
+
+
+_FIELDS = (
+    ("email", "string", True),
+    ("company", "string", True),
+    ("firstName", "string", True),
+    ("lastName", "string", True),
+    ("address1", "string", True),
+    ("address2", "string", True),
+    ("zipCode", "string", True),
+    ("city", "string", True),
+    ("state", "string", True),
+    ("country", "string", True),
+    ("phoneNumber", "string", True),
+    ("identityNumber", "string", False),
+    ("vatNumber", "string", True),
+    ("houseNumber", "string", False),
+    ("houseExtension", "string", False),
+    ("newsletter", "boolean", True),
+)
+"""``paymentFields``' address fields as the order-flow page lists them: name, type, visible."""
+_BILLING_ONLY = ("identityNumber", "vatNumber", "newsletter")
+
+
+def _payment_fields(required: tuple[str, ...]) -> dict[str, Any]:
+    """Which payment fields a method requires (its address fields) and shows."""
+
+    def spec(kind: str, needed: bool, visible: bool) -> dict[str, Any]:
+        return {"type": kind, "required": needed, "visible": visible}
+
+    address = {name: spec(kind, name in required, shown) for name, kind, shown in _FIELDS}
+    shipping = {k: v for k, v in address.items() if k not in _BILLING_ONLY}
+    return {
+        "termsAndConditions": spec("boolean", True, True),
+        "address": address,
+        "shippingAddress": shipping,
+    }
 
 
 _SHARED_RENDERERS: dict[int, tuple[weakref.ref[Catalog], ShopRenderer]] = {}
@@ -109,6 +146,10 @@ class ShopRenderer:
                 "shipTo": country.ship_to,
                 **({"language": country.language} if country.language else {}),
             }
+        self._payment_fields = {
+            m.payment_method: _payment_fields(m.address_fields)
+            for m in catalog.payment_methods.values()
+        }
         self._currency_formats = {
             code: currency_format_wire(pricelist.currency_format)
             for code, pricelist in catalog.pricelists.items()
@@ -182,6 +223,9 @@ class ShopRenderer:
             "paymentMethods": self._payment_methods[priced.pricelist.pricelist],
             "shippingMethods": self._shipping_methods[cart.country],
             "location": self._locations[cart.country],
+            "paymentFields": self._payment_fields.get(
+                cart.payment_method or "", _payment_fields(ADDRESS_FIELDS)
+            ),
         }
 
     def receipt(

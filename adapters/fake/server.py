@@ -279,15 +279,19 @@ def serve(
     """Serve ``fake`` with uvicorn until interrupted; ``on_ready`` gets each dialect's base URL
     first (``base_urls``: the Shop API's first).
 
-    The socket is listening before ``on_ready`` runs, so the URLs are usable at once. Raises
+    The socket is listening before ``on_ready`` runs, so the URLs are usable at once; when the
+    server stops, the fake's queued webhooks are sent (``FakeCentra.close``). Raises
     ``OSError`` when the address cannot be bound (port in use, unknown host).
     """
     sock = bind(host, port)
-    with sock:
-        if on_ready is not None:
-            for url in base_urls(sock).values():
-                on_ready(url)
-        _server(create_app(fake), log_level).run(sockets=[sock])
+    try:
+        with sock:
+            if on_ready is not None:
+                for url in base_urls(sock).values():
+                    on_ready(url)
+            _server(create_app(fake), log_level).run(sockets=[sock])
+    finally:
+        fake.close()  # the webhooks still queued are sent
 
 
 class FakeServer:

@@ -44,8 +44,9 @@ from orderflow.adapters.fake.cart import (
 from orderflow.adapters.fake.carts import CartState, Refused, refuse
 from orderflow.adapters.fake.catalog import ADDRESS_FIELDS, Catalog
 from orderflow.adapters.fake.orders import OrderBook
-from orderflow.adapters.fake.payments import PROVIDERS, Provider, Result, Starting, result_declined
+from orderflow.adapters.fake.payments import Provider, Result, Starting, result_declined
 from orderflow.adapters.fake.pricing import VouchersAs
+from orderflow.adapters.fake.providers import PROVIDERS
 from orderflow.adapters.fake.stock import StockMode
 from orderflow.adapters.fake.webhooks import WebhookSender
 from orderflow.adapters.shop_api import dialect

@@ -19,7 +19,6 @@ standard library's ``urllib`` otherwise; the fake imports without either being u
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import queue
 import threading
@@ -178,9 +177,11 @@ class WebhookSender:
 
 
 def _default_post() -> Post:
-    if importlib.util.find_spec("httpx") is not None:
-        return _post_httpx
-    return _post_urllib
+    try:
+        import httpx  # noqa: F401  (an optional extra: only its presence is asked)
+    except ImportError:
+        return _post_urllib
+    return _post_httpx
 
 
 def _post_httpx(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:

@@ -166,15 +166,21 @@ def declined(status: int, body: Any) -> FailedAction | None:
 
 def failed_action(body: Mapping[str, Any]) -> FailedAction:
     """A ``FailedAction`` from a decline body or a ``"failed"`` action, leniently: errors as
-    text, ``messages`` (or the one ``message``) to show, everything else in ``extra``."""
+    text, ``messages``, ``message`` and ``code`` to show, the ``token`` it carried, everything
+    else in ``extra``."""
     messages = body.get("messages")
     message = body.get("message")
-    if isinstance(messages, list):
-        shown: tuple[str, ...] | None = tuple(map(str, messages))
-    else:
-        shown = (message,) if isinstance(message, str) else None
-    rest = {k: v for k, v in body.items() if k not in ("action", "errors", "messages")}
-    return FailedAction(errors=field_errors(body.get("errors")), messages=shown, extra=rest)
+    code = body.get("code")
+    token = body.get("token")
+    known = ("action", "errors", "messages", "message", "code", "token")
+    return FailedAction(
+        errors=field_errors(body.get("errors")),
+        messages=tuple(map(str, messages)) if isinstance(messages, list) else None,
+        message=message if isinstance(message, str) else None,
+        code=str(code) if code is not None else None,
+        token=token if isinstance(token, str) else None,
+        extra={k: v for k, v in body.items() if k not in known},
+    )
 
 
 def order_in(body: Any) -> dict[str, Any] | None:

@@ -15,13 +15,21 @@ A blocking client stops within the deadline plus, at worst, one network read alr
 (each read is bounded by a third of the deadline, so about 1.33 deadlines in all); the async
 client also cancels that read when the deadline passes.
 
+A call may be carried by several requests in turn (the Checkout API's checkout fields): a
+request with a ``then(answer)`` method names the next request, built from the answer so far,
+or ``None`` when the call is done; the call's answer is the last one. The deadline spans them
+all; each request is classified, logged and (for a GET) retried on its own, and the first
+error ends the call.
+
 Logging: one DEBUG line per attempt under ``orderflow.adapters.http``, with the method, the
 path *template* (never the ids in the path, never a header), the status or the failure and the
-milliseconds taken.
+milliseconds taken; a request's ``X-Correlation-ID``, when it sends one, is in the record's
+``centra_correlation_id`` (not in the message).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -70,8 +78,10 @@ class WireRequest(Protocol[T_co]):
 
     ``path`` is under the client's base URL; ``template`` is the path with its parameters
     unfilled (for logs); ``label`` names the endpoint in errors; ``body`` is JSON-ready data or
-    ``None``; ``decode(status, body)`` takes the parsed JSON (``None`` for an empty body) and
-    returns the answer or raises the core error (through ``table.decoded``).
+    ``None``; ``headers`` are sent with this request only; ``decode(status, body)`` takes the
+    parsed JSON (``None`` for an empty body) and returns the answer or raises the core error
+    (through ``table.decoded``). Optionally, ``then(answer)`` returns the call's next request
+    (see the module docstring), or ``None``.
     """
 
     @property
@@ -159,18 +169,18 @@ def exchange(
 ) -> Generator[Step, Reply, T]:
     """``call``'s answer through ``dialect``, or its core error; see the module docstring."""
     life = _Life(call, base_url, policy, build_request, clock, clock() + policy.deadline)
-    request, content = life.built(dialect)
-    retries = policy.retries if request.method == "GET" else 0
-    attempt = 0
+    built = life.built(lambda: dialect(call))
+    assert built is not None
     while True:
-        try:
-            return (yield from life.attempt(request, content))
-        except CentraUnavailable as busy:
-            wait = busy.retry_after if busy.retry_after is not None else policy.backoff * 2**attempt
-            if attempt >= retries or clock() + wait >= life.deadline:
-                raise
-        yield Sleep(wait)
-        attempt += 1
+        request, content = built
+        answer = yield from life.attempts(request, content)
+        then = getattr(request, "then", None)
+        if then is None:
+            return answer
+        following = life.built(functools.partial(then, answer))
+        if following is None:
+            return answer
+        built = following
 
 
 @attrs.frozen
@@ -185,16 +195,35 @@ class _Life:
     deadline: float
 
     def built(
-        self, dialect: Callable[[Call[T]], WireRequest[T]]
-    ) -> tuple[WireRequest[T], bytes | None]:
+        self, make: Callable[[], WireRequest[T] | None]
+    ) -> tuple[WireRequest[T], bytes | None] | None:
         try:
-            request = dialect(self.call)
+            request = make()
+            if request is None:
+                return None
             content = None if request.body is None else _dumps(request.body)
         except _UNBUILDABLE as problem:
             reason = f"the request cannot be built ({_described(problem)})"
         else:
             return request, content
         raise self.unbuildable(reason)
+
+    def attempts(self, request: WireRequest[T], content: bytes | None) -> Generator[Step, Reply, T]:
+        """The answer of one request, a GET retried while Centra is unavailable."""
+        policy = self.policy
+        retries = policy.retries if request.method == "GET" else 0
+        attempt = 0
+        while True:
+            try:
+                return (yield from self.attempt(request, content))
+            except CentraUnavailable as busy:
+                wait = busy.retry_after
+                if wait is None:
+                    wait = policy.backoff * 2**attempt
+                if attempt >= retries or self.clock() + wait >= self.deadline:
+                    raise
+            yield Sleep(wait)
+            attempt += 1
 
     def unbuildable(self, reason: str) -> OrderflowError:
         call = self.call
@@ -337,14 +366,17 @@ def _log(
 ) -> None:
     if LOG.isEnabledFor(logging.DEBUG):
         ms = (clock() - started) * 1000
+        extra = {"centra_method": request.method, "centra_path": request.template}
+        correlation = _header(request.headers, "x-correlation-id")
+        if correlation is not None:
+            extra["centra_correlation_id"] = correlation
         LOG.debug(
-            "%s %s -> %s in %.0f ms",
-            request.method,
-            request.template,
-            result,
-            ms,
-            extra={"centra_method": request.method, "centra_path": request.template},
+            "%s %s -> %s in %.0f ms", request.method, request.template, result, ms, extra=extra
         )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
 def _parsed(data: bytes) -> Any:

@@ -144,7 +144,10 @@ def _same(recorded: RecordedRequest, asked: Asked) -> bool:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, _Hidden) else str(value)
+    if isinstance(value, _Hidden | _Missing):
+        text = str(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 48 else text[:47] + "…"
 
 

@@ -100,8 +100,9 @@ def test_demo_over_http_ends_paid_with_the_seeds_totals(fake_server: str) -> Non
     document = json.loads(done.stdout)
     assert document["state"] == "paid"
     assert document["order"]
-    assert document["totals"]["grandTotalPriceAsNumber"] == 3600
-    assert document["totals"]["grandTotalPriceTaxAsNumber"] == 720
+    assert document["currency"] == "SEK"
+    assert document["totals"]["grand_total"] == "3600" and document["totals"]["tax"] == "720"
+    assert document["receipt"]["order"] == document["order"]
     assert [h["event"] for h in document["history"]][-1] == "complete_payment"
 
 

@@ -306,3 +306,39 @@ def test_the_webhook_app_takes_only_posts_and_ignores_orders_it_does_not_know(
         answer = _post(app, *webhook({"type": "order", "action": "update", "id": 99999}))
     assert answer.status_code == 200 and answer.json() == {"settled": []}
     assert any("no checkout knows" in r.getMessage() for r in caplog.records)
+
+
+def test_the_fake_servers_signed_webhooks_reach_a_services_receiver_end_to_end() -> None:
+    from orderflow.adapters.fake.server import FakeServer
+    from orderflow.adapters.shop_api import ShopApiClient
+
+    store = MemoryStore()
+    holder: list[CheckoutService] = []
+
+    class Late:  # the receiver's service exists once the fake's URL is known
+        def receive(self, body: bytes, signature: str | None) -> list[object]:
+            return WebhookReceiver(holder[0], SECRET).receive(body, signature)  # type: ignore[return-value]
+
+    with FakeServer(asgi_app(Late())) as receiver:  # type: ignore[arg-type]
+        fake = FakeCentra.seeded(
+            webhook_url=receiver.base_url.replace("/api/shop", "/hooks"), webhook_secret=SECRET
+        )
+        with FakeServer(fake) as centra, ShopApiClient(centra.base_url, None) as client:
+            service = CheckoutService(transport=client, store=store)
+            holder.append(service)
+            checkout = service.open()
+            service.add_item(checkout.id, SEED_ITEM, 1)
+            service.confirm(checkout.id, seed_details())
+            service.start_payment(checkout.id)
+            lossy = CheckoutService(
+                transport=LosesAnswers(client, {CallKind.PAYMENT_RESULT}), store=store
+            )
+            with pytest.raises(OutcomeUnknown):
+                lossy.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
+            deadline = time.monotonic() + 15
+            while store.load(checkout.id).state is not State.PAID:
+                assert time.monotonic() < deadline, "the webhook never settled the checkout"
+                time.sleep(0.05)
+    settled = store.load(checkout.id)
+    assert settled.order == fake.orders[checkout.selection_id or ""]["order"]
+    assert settled.history[-1].event is Event.RECONCILE

@@ -155,7 +155,7 @@ def test_each_documented_action_kind_decodes_to_its_own_action(
     if isinstance(action, FormAction) and "formType" in body:
         assert action.form_fields == {"a": 1} and action.form_type == "stripe-checkout"
     if isinstance(action, ExternalAction):
-        assert action.selection == SELECTION and action.extra == {"token": "t-1"}
+        assert action.selection == SELECTION and action.token == "t-1"
     if isinstance(action, SuccessAction):
         assert action.receipt.order == ORDER["order"]
 
@@ -208,7 +208,7 @@ def test_the_shop_apis_decline_body_is_a_failed_action(kind: str, call: Any, sta
     with Api(kind, answer(status, DECLINE)) as api:
         declined = api.send(call)
     assert declined == FailedAction({"paymentMethod": "failed"}, ("Always Fail! ...",))
-    assert declined.reason == "Always Fail! ..."
+    assert declined.reason == "Always Fail! ... (paymentMethod failed)"
 
 
 @KINDS
@@ -217,7 +217,11 @@ def test_a_decline_with_a_code_keeps_it(kind: str) -> None:
         declined = api.send(MONEY)
     assert isinstance(declined, FailedAction)
     assert declined.errors == {"paymentMethod": "COUNTRY_MISMATCH"}
-    assert declined.extra == {"code": "COUNTRY_MISMATCH", "message": "the country does not match"}
+    assert declined.code == "COUNTRY_MISMATCH"
+    assert declined.message == "the country does not match"
+    assert declined.reason == (
+        "the country does not match (paymentMethod COUNTRY_MISMATCH, code COUNTRY_MISMATCH)"
+    )
 
 
 @KINDS

@@ -173,7 +173,8 @@ def test_a_failed_action_at_payment_result_fails_the_payment_as_at_start(shop: S
     after = shop.service(payment_result=[lambda call: failed]).complete_payment(
         pending.id, SEED_PAYMENT_FIELDS
     )
-    assert after.state is State.PAYMENT_FAILED and after.last_error == "Card declined"
+    assert after.state is State.PAYMENT_FAILED
+    assert after.last_error == "Card declined (paymentMethod failed)"
 
 
 @pytest.mark.parametrize("status", [408, 425, 429])
@@ -547,3 +548,21 @@ def test_losing_a_read_never_repeats_a_payment(shop: Shop) -> None:
         lossy.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
     assert shop.fake.calls[CallKind.PAYMENT_RESULT] == 1
     assert shop.fake.calls[CallKind.READ_SELECTION] == 1  # the retry only asked
+
+
+def test_an_unknown_outcome_and_what_reconcile_settled_are_warnings(
+    shop: Shop, caplog: pytest.LogCaptureFixture
+) -> None:
+    pending = shop.pending()
+    lost = OutcomeUnknown("payment_result", "read timed out")
+    with caplog.at_level(logging.WARNING, logger="orderflow"):
+        with pytest.raises(OutcomeUnknown):
+            shop.service(payment_result=[acted_then(lost, shop.fake)]).complete_payment(
+                pending.id, SEED_PAYMENT_FIELDS
+            )
+        shop.service().reconcile(pending.id)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("the outcome is unknown" in w for w in warnings)
+    assert any(
+        f"checkout {pending.id}: reconcile settled payment_pending -> paid" in w for w in warnings
+    )

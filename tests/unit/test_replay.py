@@ -26,6 +26,7 @@ from orderflow.adapters.fake.seed import (
 from orderflow.adapters.replay.cassette import CassetteError, CassetteFormatError, load
 from orderflow.adapters.replay.redaction import DEFAULT_FIELDS, Redaction
 from orderflow.adapters.replay.transport import (
+    REPLAY_BASE_URL,
     AsyncReplayTransport,
     CassetteMismatch,
     ReplayTransport,
@@ -563,3 +564,17 @@ def test_the_pytest_fixture_gives_a_client_in_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+
+
+def test_a_request_with_a_field_the_cassette_lacks_is_a_mismatch_naming_it() -> None:
+    path = cassettes.SCENARIOS["unknown-item"].path
+    recorded = json.loads(path.read_text())["exchanges"]
+    adding = next(e["request"] for e in recorded if "/items/" in e["request"]["path"])
+    with ReplayTransport(path, ordered=False) as transport:
+        request = httpx.Request(
+            "POST",
+            REPLAY_BASE_URL.removesuffix("/api/shop") + adding["path"],
+            json={**adding["body"], "unexpected": 1},
+        )
+        with pytest.raises(CassetteMismatch, match="absent"):
+            transport.handle_request(request)

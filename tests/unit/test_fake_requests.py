@@ -1,0 +1,215 @@
+"""What FakeCentra takes in a request: every field Centra's documentation uses, each of its type,
+and nothing else (Shop API v1's ``400 {"errors": {"<field>": "unknown"}}``); and the names its
+answers use (payment methods, ``location``, vouchers as a list or as objects)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.calls import AddItem, ApplyVoucher, CreateSelection
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _wire(**changes: Any) -> dict[str, Any]:
+    path = DATA / "seed" / "payment.request.json"
+    seed = {k: v for k, v in json.loads(path.read_text()).items() if k != "selection"}
+    return {**seed, **changes}
+
+
+def _cart(fake: FakeCentra, *items: tuple[str, int]) -> str:
+    selection: str = fake.serve_shop_api("POST", "/selections").body["selection"]["selection"]
+    for item, quantity in items or (("23-281", 1),):
+        fake.serve_shop_api("POST", f"/selections/{selection}/items/{item}", {"quantity": quantity})
+    return selection
+
+
+# --- fields as documented -----------------------------------------------------------------------
+
+
+def test_create_takes_a_country_in_any_case_and_refuses_one_it_does_not_know() -> None:
+    fake = FakeCentra.seeded()
+    status, answer = fake.serve_shop_api("POST", "/selections", {"country": "no"})
+    assert status == 201 and answer["selection"]["country"] == "NO"
+    assert fake.serve_shop_api("POST", "/selections", {"country": "XX"}) == (
+        400,
+        {"errors": {"country": "not found"}},
+    )
+
+
+@pytest.mark.parametrize("terms", [True, "true", "1"])
+def test_terms_are_accepted_as_the_documentation_sends_them(terms: Any) -> None:
+    fake = FakeCentra.seeded()
+    selection = _cart(fake)
+    body = _wire(termsAndConditions=terms)
+    assert fake.serve_shop_api("POST", f"/selections/{selection}/payment", body)[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("terms", "errors"),
+    [
+        (False, {"termsAndConditions": "must be true"}),
+        ("yes", {"termsAndConditions": "must be true"}),
+        (None, {"termsAndConditions": "must be true"}),
+        (1, {"termsAndConditions": 'must be true, "true" or "1"'}),
+    ],
+)
+def test_terms_not_accepted_are_refused(terms: Any, errors: dict[str, str]) -> None:
+    fake = FakeCentra.seeded()
+    selection = _cart(fake)
+    body = _wire(termsAndConditions=terms)
+    assert fake.serve_shop_api("POST", f"/selections/{selection}/payment", body) == (
+        400,
+        {"errors": errors},
+    )
+
+
+def test_a_gift_message_on_the_payment_is_the_orders() -> None:
+    fake = FakeCentra.seeded()
+    selection = _cart(fake)
+    body = _wire(paymentMethod="redirect-test", giftMessage="Happy birthday!", newsletter=True)
+    assert fake.serve_shop_api("POST", f"/selections/{selection}/payment", body)[0] == 200
+    result = {"paymentMethodFields": {"orderRef": "r"}}
+    order = fake.serve_shop_api("POST", f"/selections/{selection}/payment-result", result).body
+    assert order["giftMessage"] == "Happy birthday!"
+
+
+def test_checkout_fields_take_the_cart_abandonment_email() -> None:
+    fake = FakeCentra.seeded()
+    selection = _cart(fake)
+    body = {"email": "test@example.com", "cartAbandonmentEmail": True}
+    status, answer = fake.serve_shop_api("PUT", f"/selections/{selection}/checkout-fields", body)
+    assert status == 200 and answer["selection"]["address"]["email"] == "test@example.com"
+    wrong = fake.serve_shop_api(
+        "PUT", f"/selections/{selection}/checkout-fields", {"cartAbandonmentEmail": "yes"}
+    )
+    assert wrong == (400, {"errors": {"cartAbandonmentEmail": "must be true or false"}})
+
+
+@pytest.mark.parametrize(
+    ("plan", "status"), [(2, 200), ("2", 200), (0, 400), (True, 400), ("x", 400)]
+)
+def test_add_item_takes_a_subscription_plan_id(plan: Any, status: int) -> None:
+    fake = FakeCentra.seeded()
+    selection = _cart(fake)
+    body = {"subscriptionPlan": plan}
+    assert fake.serve_shop_api("POST", f"/selections/{selection}/items/23-282", body)[0] == status
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("newsletter", "yes"), ("loggedIn", 1), ("register", "false")],
+)
+def test_the_addresss_flags_are_true_or_false(field: str, value: Any) -> None:
+    fake = FakeCentra.seeded()
+    selection = _cart(fake)
+    body = {"address": {"country": "SE", field: value}}
+    assert fake.serve_shop_api("PUT", f"/selections/{selection}/checkout-fields", body) == (
+        400,
+        {"errors": {f"address.{field}": "must be true or false"}},
+    )
+
+
+def test_payment_initiate_only_is_true_or_false() -> None:
+    fake = FakeCentra.seeded()
+    selection = _cart(fake)
+    body = _wire(paymentMethod="adyen-dropin", paymentInitiateOnly="yes")
+    assert fake.serve_shop_api("POST", f"/selections/{selection}/payment", body) == (
+        400,
+        {"errors": {"paymentInitiateOnly": "must be true or false"}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/selections", {"hello": 1}),
+        ("POST", "/selections/{s}/items/23-281", {"hello": 1}),
+        ("POST", "/selections/{s}/vouchers", {"voucher": "WELCOME10", "hello": 1}),
+        ("PUT", "/selections/{s}/checkout-fields", {"hello": 1}),
+        ("POST", "/selections/{s}/payment", {**_wire(), "hello": 1}),
+        ("POST", "/selections/{s}/payment-result", {"paymentMethodFields": {}, "hello": 1}),
+        ("PUT", "/selections/{s}/lines/x/quantity/2", {"hello": 1}),
+    ],
+)
+def test_an_unknown_field_is_refused_on_every_endpoint(method: str, path: str, body: Any) -> None:
+    fake = FakeCentra.seeded()
+    selection = _cart(fake)
+    answer = fake.serve_shop_api(method, path.format(s=selection), body)
+    assert answer == (400, {"errors": {"hello": "unknown"}})
+
+
+def test_a_provider_that_returns_the_address_needs_only_the_country() -> None:
+    fake = FakeCentra.seeded()
+    selection = _cart(fake)
+    only_country = {"termsAndConditions": True, "address": {"country": "se"}}
+    answer = fake.serve_shop_api("POST", f"/selections/{selection}/payment", only_country)
+    assert answer[0] == 200 and answer[1]["action"] == "form"  # Klarna Checkout
+    body = {**only_country, "paymentMethod": "redirect-test"}
+    status, refused = fake.serve_shop_api("POST", f"/selections/{selection}/payment", body)
+    assert status == 400 and "address.email" in refused["errors"]
+
+
+# --- names as documented ------------------------------------------------------------------------
+
+
+def test_payment_methods_carry_the_documented_names() -> None:
+    fake = FakeCentra.seeded()
+    answer = fake.serve_shop_api("GET", f"/selections/{_cart(fake)}").body
+    for method in answer["paymentMethods"]:
+        assert {"supportsInitiateOnly", "handlingCost", "handlingCostAsNumber"} <= set(method)
+        assert "supportsInitialize" not in method
+    assert answer["location"] == {
+        "country": "SE",
+        "name": "Sweden",
+        "state": None,
+        "stateName": "",
+        "eu": True,
+        "shipTo": True,
+        "language": "sv",
+    }
+
+
+def test_vouchers_come_as_the_seeds_list_or_as_newer_instances_objects() -> None:
+    answers = {}
+    for shape in ("list", "object"):
+        fake = FakeCentra.seeded(vouchers_as=shape)
+        selection = _cart(fake, ("31-101", 3))
+        fake.serve_shop_api("POST", f"/selections/{selection}/vouchers", {"voucher": "WELCOME10"})
+        answers[shape] = fake.serve_shop_api("GET", f"/selections/{selection}").body["selection"]
+    listed = answers["list"]["discounts"]
+    assert [v["voucher"] for v in listed["vouchers"]] == ["WELCOME10"]
+    assert [a["automaticDiscount"] for a in listed["automaticDiscounts"]] == ["506"]
+    keyed = answers["object"]["discounts"]
+    voucher = keyed["vouchers"]["WELCOME10"]
+    assert voucher["type"] == "code" and voucher["lines"] and voucher["expiryDate"]
+    assert keyed["automaticDiscounts"]["506"]["automaticDiscount"] == "506"
+    assert voucher["priceOffAsNumber"] == listed["vouchers"][0]["priceOffAsNumber"] == -149.7
+    line = answers["object"]["items"][0]["discounts"]
+    assert line["automaticDiscounts"][0]["automaticDiscount"] == 506  # a number at line level
+    assert "discounts" not in answers["list"]["items"][0]
+
+
+def test_an_unknown_option_is_refused() -> None:
+    with pytest.raises(ValueError, match="stock_mode"):
+        FakeCentra(stock_mode="eager")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="vouchers_as"):
+        FakeCentra(vouchers_as="dict")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="webhook_url"):
+        FakeCentra.seeded(webhook_secret="s")
+
+
+def test_both_voucher_shapes_decode_to_the_same_codes() -> None:
+    for shape in ("list", "object"):
+        fake = FakeCentra.seeded(vouchers_as=shape)
+        selection = fake.send(CreateSelection()).selection_id
+        fake.send(AddItem(selection, "31-101", 3))
+        cart = fake.send(ApplyVoucher(selection, "SAVE100")).selection
+        assert cart.discounts is not None and cart.discounts.codes == ("SAVE100",)
+        assert cart.totals.grand_total_price.amount == 3 * Decimal("449.1") - 100
