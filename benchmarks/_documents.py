@@ -58,7 +58,9 @@ def converter() -> cattrs.Converter:
     vouchers = tuple[Voucher, ...] | dict[str, Voucher]
     conv.register_structure_hook(
         vouchers,
-        lambda v, _: conv.structure(v, dict[str, Voucher] if isinstance(v, dict) else vouchers),
+        lambda v, _: conv.structure(
+            v, dict[str, Voucher] if isinstance(v, dict) else tuple[Voucher, ...]
+        ),
     )
     conv.register_structure_hook(
         tuple[dict[str, Any], ...] | dict[str, dict[str, Any]],

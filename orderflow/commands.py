@@ -189,10 +189,25 @@ class CheckoutCommands:
         current = yield from self._load(checkout_id)
         raise ConcurrencyConflict(checkout_id, current.version, current.version)
 
-    def _unmark(self, checkout: Checkout) -> Command:
-        """Clear the marker of a payment call Centra did not act on (its state stays)."""
-        cleared = attrs.evolve(checkout, outcome_unknown=None, version=checkout.version + 1)
+    def _unmark(self, checkout: Checkout, refusal: OrderflowError) -> Command:
+        """Clear the marker of a payment call Centra did not act on (its state stays), keeping
+        a session token the refusal carried."""
+        cleared = attrs.evolve(
+            checkout,
+            outcome_unknown=None,
+            token=_token_of(refusal) or checkout.token,
+            version=checkout.version + 1,
+        )
         return (yield from self._save(cleared, checkout.version))
+
+    def _keep_token(self, checkout: Checkout, refusal: OrderflowError) -> Command:
+        """Store the session token a refusal carried (the checkout is otherwise unchanged), so
+        the next call sends the newest; the stored checkout when there is none to keep."""
+        token = _token_of(refusal)
+        if token is None or token == checkout.token:
+            return checkout
+        kept = attrs.evolve(checkout, token=token, version=checkout.version + 1)
+        return (yield from self._save(kept, checkout.version))
 
     # --- idempotency -------------------------------------------------------------------------
 
@@ -307,6 +322,9 @@ class CheckoutCommands:
                 cart = yield from self._changed_at_centra(checkout)
                 if cart is None:
                     raise
+            except CentraError as refused:
+                yield from self._keep_token(checkout, refused)
+                raise
         outcome = _Outcome(
             AnswerKind.CART, "", {"cart": cart, "token": cart.token or checkout.token}
         )
@@ -339,9 +357,13 @@ class CheckoutCommands:
             return checkout
         flow.check(checkout, Event.CONFIRM, {"details": details})
         assert checkout.selection_id is not None
-        cart: SelectionResponse = yield SetCheckoutFields(
-            checkout.selection_id, details, token=checkout.token
-        )
+        try:
+            cart: SelectionResponse = yield SetCheckoutFields(
+                checkout.selection_id, details, token=checkout.token
+            )
+        except CentraError as refused:
+            yield from self._keep_token(checkout, refused)
+            raise
         # Centra re-prices and re-checks shipping for the address just sent.
         refusal = flow.ships_to(cart)
         if refusal is not None:
@@ -440,13 +462,13 @@ class CheckoutCommands:
             answer: PaymentAction | Receipt = yield call
         except OutOfStock as error:
             return (yield from self._settle(checkout_id, event, _back_to_cart(error)))
-        except (AuthenticationFailed, CentraUnavailable):
+        except (AuthenticationFailed, CentraUnavailable) as refused:
             # Centra did not act (unauthorised, busy, unreachable): nothing to settle.
-            yield from self._unmark(checkout)
+            yield from self._unmark(checkout, refused)
             raise
         except CentraError as error:
             if event is Event.START_PAYMENT:  # a refused request (fields): no payment started
-                yield from self._unmark(checkout)
+                yield from self._unmark(checkout, error)
                 raise
             # A refusal can also mean the selection already is an order (a late success, or a
             # call Centra took before): money taken must become an order, so look first.
@@ -697,12 +719,18 @@ def _paid_by(receipt: Receipt) -> _Outcome:
     detail = f"order {receipt.order}"
     if receipt.undecoded:
         detail += f" (kept undecoded: {', '.join(receipt.undecoded)})"
-    return _Outcome(AnswerKind.ORDER, detail, {"receipt": receipt, "last_error": None})
+    changes: dict[str, Any] = {"receipt": receipt, "last_error": None}
+    if receipt.token is not None:
+        changes["token"] = receipt.token
+    return _Outcome(AnswerKind.ORDER, detail, changes)
 
 
 def _declined(error: CentraError) -> _Outcome:
     reason = _reasons(error.errors) or error.message or f"status {error.status}"
-    return _Outcome(AnswerKind.DECLINED, f"declined: {reason}", {"last_error": reason})
+    changes: dict[str, Any] = {"last_error": reason}
+    if error.token is not None:
+        changes["token"] = error.token
+    return _Outcome(AnswerKind.DECLINED, f"declined: {reason}", changes)
 
 
 def _back_to_cart(error: OutOfStock) -> _Outcome:
@@ -711,11 +739,18 @@ def _back_to_cart(error: OutOfStock) -> _Outcome:
         "unavailable": error.unavailable,
         "cancellation": error.cancellation,
     }
+    token = error.token or (error.selection.token if error.selection is not None else None)
+    if token is not None:
+        changes["token"] = token
     if error.selection is not None:
         changes["cart"] = error.selection
     items = ", ".join(f"{u.item} ({u.unavailable} unavailable)" for u in error.unavailable)
     detail = f"out of stock: {items}" if items else "out of stock"
     return _Outcome(AnswerKind.OUT_OF_STOCK, detail, changes)
+
+
+def _token_of(refusal: OrderflowError) -> str | None:
+    return refusal.token if isinstance(refusal, CentraError) else None
 
 
 def _reasons(errors: Mapping[str, str]) -> str:

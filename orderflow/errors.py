@@ -153,7 +153,13 @@ class ClaimTimeout(OrderflowError):
 
 
 class CentraError(OrderflowError):
-    """Centra refused a request: HTTP ``status`` and its field errors as ``{field: message}``."""
+    """Centra refused a request: HTTP ``status`` and its field errors as ``{field: message}``.
+
+    ``token`` is the session token the refusal carried, in a dialect with sessions (the
+    Checkout API's): the service keeps it, as it keeps an answer's.
+    """
+
+    token: str | None = None
 
     def __init__(
         self,

@@ -18,9 +18,9 @@ Checkout API's pages show them (``tests/data/checkout-api/INDEX.md``):
   location}``; the older form is flat, with ``order`` the order number): the receipt is the
   inner object with the answer's ``token``, and the parts around it are kept in its ``extra``
   under ``SESSION_KEY``.
-- **Every answer has a token**, errors too. It is on every decoded answer (``token``); a core
-  error raised from an answer carries it as the attribute ``token`` (``CentraError`` has no
-  field for it yet), as does the reduced selection of an ``OutOfStock``.
+- **Every answer has a token**, errors too. It is on every decoded answer (``token``); a
+  ``CentraError`` raised from an answer carries it as ``token`` (the service keeps it), as
+  does the reduced selection of an ``OutOfStock``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
 from orderflow.adapters.http import answers
-from orderflow.errors import OrderflowError, PayloadError
+from orderflow.errors import CentraError, PayloadError
 from orderflow.payment import PaymentAction
 from orderflow.receipt import Receipt
 from orderflow.selection import SelectionResponse
@@ -144,10 +144,10 @@ def _kept_token(decode: Callable[..., T]) -> Callable[..., T]:
     def decoded(selection: str | None, label: str, status: int, body: Any) -> T:
         try:
             return decode(label, status, normalised(body, selection))
-        except OrderflowError as error:
+        except CentraError as error:
             token = body.get("token") if isinstance(body, Mapping) else None
             if isinstance(token, str):
-                setattr(error, "token", token)  # noqa: B010 - CentraError has no such field yet
+                error.token = token
             raise
 
     return decoded

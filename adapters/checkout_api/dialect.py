@@ -3,7 +3,9 @@ answer (status code and parsed JSON body) becomes a core type or a core error.
 
 Paths are relative to the API's base (``BASE_PATH``, or ``/api/checkout/<pluginId>``). There is
 no selection in a path: the session token (``call.token``) is sent as ``TOKEN_HEADER`` and
-stands for it; a request without one starts a new session. Statuses go through the shared
+stands for it. A request without one starts a new session, so only ``CreateSelection`` is sent
+without; any other call without a token is refused before it is sent (a read of a new,
+empty session would say "no order" of a paid selection). Statuses go through the shared
 error table first (``orderflow.adapters.http.table``); the answers are put in the shape every
 Centra REST dialect decodes and decoded there (``answers`` in this package).
 
@@ -37,13 +39,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Generic, TypeVar
-from urllib.parse import quote
 
 import attrs
 
 from orderflow import codec
 from orderflow.adapters.checkout_api import answers
 from orderflow.adapters.http import table
+from orderflow.adapters.http.paths import segment
 from orderflow.calls import (
     AddItem,
     ApplyVoucher,
@@ -202,13 +204,6 @@ class Request(Generic[T]):
         return self.follow(answer, headers)
 
 
-def _seg(value: object) -> str:
-    # Every character but the unreserved ones is quoted ("TEST+CODE" -> "TEST%2BCODE", "/" too),
-    # and so are the dots of "." and "..", which a URL would otherwise resolve away.
-    text = quote(str(value), safe="")
-    return text.replace(".", "%2E") if text in (".", "..") else text
-
-
 def _header_value(value: str, name: str) -> str:
     if not value or not value.isascii() or not value.isprintable():
         raise ValueError(f"{name} must be printable ASCII")
@@ -231,7 +226,7 @@ def _make(
     follow: Callable[[T, Mapping[str, str]], Request[T] | None] | None = None,
     **params: object,
 ) -> Request[T]:
-    path = route.template.format_map({k: _seg(v) for k, v in params.items()})
+    path = route.template.format_map({k: segment(v) for k, v in params.items()})
     return Request(route, path, decoder, body, moves_money, headers, follow)
 
 
@@ -346,12 +341,15 @@ def request(call: Call[T], *, correlation_id: str | None = None) -> Request[T]:
     with the decoder of its answer; sent with ``call.token`` and ``correlation_id``.
 
     Raises ``TypeError`` for a call the Checkout API has no request for, and ``ValueError``
-    for what cannot be sent (a token or correlation id that is not printable ASCII, a
-    negative quantity).
+    for what cannot be sent: a call without a token (but ``CreateSelection``, which starts the
+    session), a token or correlation id that is not printable ASCII, a negative quantity.
     """
     headers: dict[str, str] = {}
-    token = getattr(call, "token", None)
-    if token is not None:
+    if not isinstance(call, CreateSelection):
+        token = getattr(call, "token", None)
+        if token is None:
+            # Centra would start a new, empty session: a read would say "no order" of it.
+            raise ValueError(f"{call.kind} needs the session's token (call.token)")
         headers[TOKEN_HEADER] = _header_value(token, TOKEN_HEADER)
     if correlation_id is not None:
         headers[CORRELATION_HEADER] = _header_value(correlation_id, CORRELATION_HEADER)

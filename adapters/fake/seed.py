@@ -7,13 +7,13 @@ result. ``FakeCentra.seeded()`` answers this flow with the seed's receipt.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from orderflow import codec
 from orderflow.checkout import Checkout
 from orderflow.payment import PaymentRequest
-from orderflow.service import CheckoutService
+from orderflow.service import AsyncCheckoutService, CheckoutService
 
 SEED_ITEM = "23-281"
 
@@ -72,6 +72,27 @@ def run_seed_flow(
         on_step("open", checkout)
     for name, step in steps:
         checkout = step()
+        if on_step is not None:
+            on_step(name, checkout)
+    return checkout
+
+
+async def run_seed_flow_async(
+    service: AsyncCheckoutService, on_step: Callable[[str, Checkout], None] | None = None
+) -> Checkout:
+    """``run_seed_flow`` for an ``AsyncCheckoutService``."""
+    details = seed_details()
+    checkout = await service.open()
+    steps: list[tuple[str, Callable[[], Awaitable[Checkout]]]] = [
+        ("add_item", lambda: service.add_item(checkout.id, SEED_ITEM, 1)),
+        ("confirm", lambda: service.confirm(checkout.id, details)),
+        ("start_payment", lambda: service.start_payment(checkout.id)),
+        ("complete_payment", lambda: service.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)),
+    ]
+    if on_step is not None:
+        on_step("open", checkout)
+    for name, step in steps:
+        checkout = await step()
         if on_step is not None:
             on_step(name, checkout)
     return checkout

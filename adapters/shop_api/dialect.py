@@ -29,12 +29,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Generic, Literal, TypeVar
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import attrs
 
 from orderflow import codec
 from orderflow.adapters.http import answers, table
+from orderflow.adapters.http.paths import segment
 from orderflow.calls import (
     AddItem,
     ApplyVoucher,
@@ -218,10 +219,6 @@ class Request(Generic[T]):
         )
 
 
-def _seg(value: object) -> str:
-    return quote(str(value), safe="")
-
-
 def _request(
     call: Call[T],
     route: Route,
@@ -229,7 +226,7 @@ def _request(
     body: dict[str, Any] | None = None,
     **params: object,
 ) -> Request[T]:
-    path = route.template.format_map({k: _seg(v) for k, v in params.items()})
+    path = route.template.format_map({k: segment(v) for k, v in params.items()})
     return Request(route, path, decoder, body, call.moves_money)
 
 

@@ -10,14 +10,17 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
-from orderflow.adapters.checkout_api.answers import selection_id
+from orderflow import codec
+from orderflow.adapters.checkout_api.answers import PRODUCT_KEY, SESSION_KEY, selection_id
 from orderflow.adapters.checkout_api.client import AsyncCheckoutApiClient, CheckoutApiClient
 from orderflow.adapters.replay.transport import AsyncReplayTransport, ReplayTransport
 from orderflow.calls import Call, CreateSelection, PaymentResult, StartPayment
-from orderflow.errors import OutcomeUnknown
+from orderflow.checkout import Checkout
+from orderflow.errors import CentraUnavailable, OutcomeUnknown
 from orderflow.flow import State
 from orderflow.payment import FormAction
 from orderflow.receipt import Receipt
@@ -38,7 +41,7 @@ from tests.unit.test_checkout_api_support import (
 )
 
 FIELDS = doc("payment-result.request.json")["paymentMethodFields"]
-MONEY = [
+MONEY: list[StartPayment | PaymentResult] = [
     StartPayment(SELECTION, details(), token=TOKEN),
     PaymentResult(SELECTION, FIELDS, token=TOKEN),
 ]
@@ -92,6 +95,13 @@ def test_the_documented_order_flow_ends_paid_and_the_rotated_token_is_sent_next(
     tokens = [r.headers.get("api-token") for r in centra.requests]
     assert tokens == [None, TOKEN] + [ROTATED] * 5  # the new token from the answer on
     assert all(r.headers["authorization"] == f"Bearer {SECRET}" for r in centra.requests)
+    # What a store keeps of it: the nested product objects and the session's parts too.
+    kept = codec.loads(codec.dumps(paid), Checkout)
+    assert kept == paid and kept.token == ROTATED
+    assert (
+        kept.receipt is not None and kept.receipt.extra[SESSION_KEY]["location"]["country"] == "SE"
+    )
+    assert kept.receipt.items[0].extra[PRODUCT_KEY]["centraVariant"] == "1445"
 
 
 @KINDS
@@ -178,3 +188,15 @@ def test_replay_records_the_dialect_redacted_and_replays_it(kind: str, tmp_path:
     assert isinstance(replayed[2], Receipt) and replayed[2].order == recorded[2].order == "61"
     assert replayed[1].form_html == recorded[1].form_html
     assert replayed[0].token == "<redacted:token:1>" != recorded[0].token
+
+
+@KINDS
+@pytest.mark.parametrize("call", MONEY, ids=["payment", "payment-result"])
+def test_a_money_call_without_a_token_is_not_sent_and_centra_did_not_act(
+    kind: str, call: StartPayment | PaymentResult
+) -> None:
+    centra = Centra({})
+    untokened = attrs.evolve(call, token=None)
+    with Api(kind, centra) as api, pytest.raises(CentraUnavailable, match="did not act"):
+        api.send(untokened)
+    assert centra.requests == []

@@ -63,16 +63,6 @@ def test_every_public_class_of_the_core_is_exported(module: str) -> None:
     assert public <= set(orderflow.__all__)
 
 
-def test_the_readme_embedding_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index("<!-- embedding-example -->")
-    code = readme[start:].split("```python\n", 1)[1].split("```", 1)[0]
-    monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {"__name__": "readme_example"}
-    exec(compile(code, "README.md", "exec"), namespace)
-    assert (tmp_path / "checkouts.db").exists()
-
-
 def test_the_codec_works_without_orjson() -> None:
     # orjson is an optional accelerator (the `fast` extra): the standard library must do.
     probe = (
@@ -103,6 +93,7 @@ def test_the_codec_works_without_orjson() -> None:
     "package",
     [
         "orderflow.adapters",
+        "orderflow.adapters.checkout_api",
         "orderflow.adapters.fake",
         "orderflow.adapters.replay",
         "orderflow.adapters.shop_api",
