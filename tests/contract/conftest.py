@@ -346,9 +346,14 @@ def cassette_of(request: pytest.FixtureRequest, transport: str) -> Path:
 
 @pytest.fixture(params=[pytest.param(kind, id=kind.name) for kind in TRANSPORTS])
 def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
-    """Each transport, over a fresh seeded ``FakeCentra`` and an empty memory store."""
+    """Each transport, over a fresh seeded ``FakeCentra`` and an empty memory store.
+
+    ``@pytest.mark.fake(**options)`` gives the fake options (``stock_mode``, ``vouchers_as``,
+    ``autoconfirm``, ...), the same for every transport.
+    """
     kind: TransportKind = request.param
-    fake = kind.fake()
+    marker = request.node.get_closest_marker("fake")
+    fake = kind.fake(**(marker.kwargs if marker else {}))
     with ExitStack() as stack:
         setup = Setup(fake, MemoryStore(), stack)
         if kind.over_http:

@@ -92,13 +92,13 @@ class Setup:
     cassette: Path | None = None
 
 
-def _seeded() -> FakeCentra:
-    return FakeCentra.seeded(api_key=API_KEY)
+def _seeded(**options: Any) -> FakeCentra:
+    return FakeCentra.seeded(api_key=API_KEY, **options)
 
 
-def _recordable() -> FakeCentra:
+def _recordable(**options: Any) -> FakeCentra:
     # A fixed clock: the receipt's date, so recording again gives the same bytes.
-    return FakeCentra.seeded(api_key=API_KEY, clock=ManualClock(RECORDED_AT))
+    return FakeCentra.seeded(api_key=API_KEY, clock=ManualClock(RECORDED_AT), **options)
 
 
 @attrs.frozen
@@ -109,7 +109,7 @@ class TransportKind:
     name: str
     build: Callable[[Setup], Rig]
     over_http: bool = False
-    fake: Callable[[], FakeCentra] = _seeded
+    fake: Callable[..., FakeCentra] = _seeded
     replays: bool = False
 
 
