@@ -1,7 +1,7 @@
 """orderflow's adapters: everything that does I/O, plugged into the core's ports.
 
-One package per concept: ``shop_api`` and ``checkout_api`` (Centra's Shop API and Checkout API
-dialects and their HTTP clients),
+One package per concept: ``shop_api``, ``checkout_api`` and ``storefront_api`` (Centra's Shop
+API, Checkout API and Storefront API (GraphQL) dialects and their HTTP clients),
 ``fake`` (an in-memory Centra, its faults and its HTTP server), ``replay`` (recorded
 cassettes), ``stores`` (memory, SQLite, PostgreSQL), ``webhooks`` (Centra's signed order
 updates), ``cli`` (the ``orderflow`` command, the one composition root) and ``pytest_plugin``.
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
         replay_client,
     )
     from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
+    from orderflow.adapters.storefront_api.client import (
+        AsyncStorefrontApiClient,
+        StorefrontApiClient,
+    )
     from orderflow.adapters.stores.async_postgres import AsyncPostgresStore
     from orderflow.adapters.stores.memory import AsyncMemoryStore, MemoryStore
     from orderflow.adapters.stores.postgres import PostgresStore
@@ -52,11 +56,13 @@ _HOMES = {
     "AsyncMemoryStore": "orderflow.adapters.stores.memory",
     "AsyncPostgresStore": "orderflow.adapters.stores.async_postgres",
     "AsyncSQLiteStore": "orderflow.adapters.stores.sqlite",
+    "AsyncStorefrontApiClient": "orderflow.adapters.storefront_api.client",
     "PostgresStore": "orderflow.adapters.stores.postgres",
     "Redaction": "orderflow.adapters.replay.redaction",
     "ReplayTransport": "orderflow.adapters.replay.transport",
     "SQLiteStore": "orderflow.adapters.stores.sqlite",
     "ShopApiClient": "orderflow.adapters.shop_api.client",
+    "StorefrontApiClient": "orderflow.adapters.storefront_api.client",
     "UnexpectedRequest": "orderflow.adapters.replay.tape",
     "AsyncWebhookReceiver": "orderflow.adapters.webhooks.receiver",
     "WebhookReceiver": "orderflow.adapters.webhooks.receiver",
@@ -73,6 +79,7 @@ __all__ = [
     "AsyncReplayTransport",
     "AsyncSQLiteStore",
     "AsyncShopApiClient",
+    "AsyncStorefrontApiClient",
     "AsyncWebhookReceiver",
     "CassetteError",
     "CassetteFormatError",
@@ -88,6 +95,7 @@ __all__ = [
     "ReplayTransport",
     "SQLiteStore",
     "ShopApiClient",
+    "StorefrontApiClient",
     "UnexpectedRequest",
     "WebhookReceiver",
     "WebhookRejected",

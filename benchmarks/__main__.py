@@ -78,9 +78,10 @@ def _ratio(row: Row, value: float | None) -> str:
         return "-"
     if row.goal == "count":
         return f"{value:g}"
-    if row.goal == "faster":
-        return f"{value:.1f}x faster" if value >= 10 else f"{value:.2f}x faster"
-    return f"{value:.3f}x" if value < 0.1 else f"{value:.2f}x"
+    digits = 1 if row.goal == "faster" and value >= 10 else 2
+    if value < 0.1 or (row.target is not None and round(value, digits) == row.target):
+        digits = 3  # so a missed target never reads as equal to it
+    return f"{value:.{digits}f}x" + (" faster" if row.goal == "faster" else "")
 
 
 def _spread(row: Row) -> str:
@@ -136,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--case", action="append", choices=CASES, help="run only this case (repeatable)"
     )
+    parser.add_argument("--save", metavar="PATH", help="also write the JSON document to PATH")
     args = parser.parse_args(argv)
     settings = Settings.for_run(args.quick)
     started = time.perf_counter()
@@ -149,14 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         seconds[name] = round(time.perf_counter() - began, 2)
     total = time.perf_counter() - started
     described = machine()
+    document = {
+        "machine": described,
+        "settings": vars(settings),
+        "seconds": round(total, 2),
+        "seconds_per_case": seconds,
+        "rows": [row.as_dict() for row in rows],
+    }
+    if args.save:
+        with open(args.save, "w", encoding="utf-8") as saved:
+            json.dump(document, saved, indent=2, ensure_ascii=False)
     if args.json:
-        document = {
-            "machine": described,
-            "settings": vars(settings),
-            "seconds": round(total, 2),
-            "seconds_per_case": seconds,
-            "rows": [row.as_dict() for row in rows],
-        }
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         print(table(rows))

@@ -14,7 +14,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -252,12 +252,6 @@ def missing_peer(error: ImportError) -> str:
 def first_problem(*problems: str | None) -> str | None:
     """The first of the checks' problems, or ``None`` when every check passed."""
     return next((p for p in problems if p), None)
-
-
-def quartiles(values: Sequence[float]) -> tuple[float, float]:
-    """The first and third quartiles of ``values`` (at least two)."""
-    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q3
 
 
 def machine() -> dict[str, Any]:

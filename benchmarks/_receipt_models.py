@@ -1,4 +1,4 @@
-"""The seed receipt's shape for the peers: pydantic v2 models and msgspec Structs.
+"""The seed receipt's shape as pydantic v2 models (msgspec's Structs are in ``_structs``).
 
 The same fields as ``orderflow.receipt`` (camelCase on the wire), each money amount as its two
 wire keys (display string and ``...AsNumber``), Centra's ``false`` for an absent amount

@@ -6,6 +6,7 @@ both sides keep the same data; msgspec would drop undeclared keys, ours keeps th
 ``extra``), amounts as ``Decimal`` next to their display strings, Centra's ``false`` for an
 absent amount accepted where the type allows ``bool``, states and events as orderflow's own
 enums, times as ``datetime``, and the payment action as a tagged union on ``action``.
+``memory`` checks that no key of its documents is lost (``lost_keys``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,26 @@ Display = str | bool | None
 
 class _Wire(msgspec.Struct, rename="camel"):
     pass
+
+
+def lost_keys(decoded: msgspec.Struct, raw: bytes) -> list[str]:
+    """The paths of the keys in ``raw`` that ``decoded`` does not hold (declare them)."""
+    kept = msgspec.json.decode(msgspec.json.encode(decoded))
+    lost: list[str] = []
+
+    def compare(given: Any, held: Any, path: str) -> None:
+        if isinstance(given, dict) and isinstance(held, dict):
+            for key, value in given.items():
+                if key not in held:
+                    lost.append(f"{path}.{key}")
+                else:
+                    compare(value, held[key], f"{path}.{key}")
+        elif isinstance(given, list) and isinstance(held, list):
+            for index, (value, kept_value) in enumerate(zip(given, held, strict=False)):
+                compare(value, kept_value, f"{path}[{index}]")
+
+    compare(msgspec.json.decode(raw), kept, "$")
+    return lost
 
 
 # --- the receipt ---------------------------------------------------------------------------
@@ -210,6 +231,7 @@ class StructSelectionResponse(_Wire):
     location: StructLocation | None = None
     token: str | None = None
     unavailable: tuple[dict[str, Any], ...] = ()
+    payment_fields: dict[str, Any] | None = None  # Centra's description of the checkout form
 
 
 # --- the payment ---------------------------------------------------------------------------

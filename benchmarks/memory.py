@@ -4,8 +4,8 @@ The target row: paid checkouts, each with its own cart, details, payment action,
 records and receipt, as a store decodes them. Both sides decode the same stored documents (the
 seed flow's paid checkout, one id per checkout): ours with ``codec.loads(raw, Checkout)``,
 the peer with a ``msgspec.json.Decoder`` of Structs declaring every key the documents hold
-(``_structs``), so both keep the same data. The documents themselves are made beforehand
-and not counted.
+(``_structs``), so both keep the same data (the check fails if the Structs lose a key of the
+document). The documents themselves are made beforehand and not counted.
 
 Reference rows: checkouts after one item sharing one cart, ours (a frozen ``Checkout``)
 against a model with its own ``transitions.Machine`` and one driven by its own
@@ -98,7 +98,19 @@ def _ours_paid(live: list[Any]) -> str | None:
     return paid_ok(live[0]) or _distinct(live)
 
 
-def _struct_paid(live: list[Any]) -> str | None:
+def _struct_paid(documents: list[bytes]) -> Callable[[list[Any]], str | None]:
+    def check(live: list[Any]) -> str | None:
+        from benchmarks._structs import lost_keys
+
+        lost = lost_keys(live[0], documents[0])
+        if lost:
+            return f"msgspec's Structs drop {', '.join(lost[:5])}: not the same data"
+        return _struct_paid_values(live)
+
+    return check
+
+
+def _struct_paid_values(live: list[Any]) -> str | None:
     first = live[0]
     receipt = first.receipt
     if first.state is not State.PAID or len(first.history) != 5:
@@ -135,7 +147,7 @@ def _paid_row(settings: Settings) -> Row:
     try:
         pair = alternate(
             lambda: _measure(ours, count, _ours_paid),
-            lambda: _measure(theirs, count, _struct_paid),
+            lambda: _measure(theirs, count, _struct_paid(documents)),
             settings.memory_rounds,
             warmup=False,
         )

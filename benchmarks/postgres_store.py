@@ -13,8 +13,8 @@ beforehand; ours runs on a store opened after the filling, so no decoded checkou
 
 Round trips: the seed's flow (``run_seed_flow`` on a ``CheckoutService`` over
 ``FakeCentra.seeded()``) on a ``PostgresStore`` whose connection string points at a counting
-proxy (``_pgwire``), after the pool's first connection and a warm-up; counted per step and per store call, for three
-flows that must agree.
+proxy (``_pgwire``), after the pool's first connection and a warm-up; counted per step and per
+store call, for three flows that must agree.
 """
 
 from __future__ import annotations

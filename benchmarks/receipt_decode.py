@@ -31,9 +31,12 @@ def _pydantic(raw: bytes) -> Callable[[], Any]:
 def _msgspec(raw: bytes) -> Callable[[], Any]:
     import msgspec
 
-    from benchmarks._structs import StructReceipt
+    from benchmarks._structs import StructReceipt, lost_keys
 
     decoder = msgspec.json.Decoder(StructReceipt)
+    lost = lost_keys(decoder.decode(raw), raw)
+    if lost:  # a decoder that drops keys would look faster than one that keeps them
+        raise ValueError(f"msgspec's Structs drop {', '.join(lost[:5])}: not the same data")
     return lambda: decoder.decode(raw)
 
 
@@ -60,6 +63,8 @@ def _row(
         theirs = build(raw)
     except ImportError as error:
         return ours_alone(row, ours, settings, missing_peer(error))
+    except ValueError as error:
+        return failed(row, str(error))
     problem = receipt_ok(ours())
     decoded = theirs()
     if problem is None and (

@@ -1,5 +1,7 @@
 """The fake Centra's shop: catalog items, price lists, countries and their VAT, vouchers and
-automatic discounts, shipping and payment methods, and the seed's catalog (``Catalog.seeded()``).
+automatic discounts, shipping and payment methods, and the seed's catalog (``Catalog.seeded()``);
+for browsing (``browse``), each product's display (``ProductDetails``: URI, categories, media),
+the categories, languages and markets.
 
 A catalog is frozen and shared between fakes; ``pricing`` prices a cart against it and
 ``rendering`` renders Centra's answers from it.
@@ -61,6 +63,9 @@ class Country:
     ship_to: bool = True
     eu: bool = False
     language: str | None = None
+    states: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen)
+    """Its states (code -> name), for a country whose addresses need one (``PUT
+    countries/{country}/states/{state}``)."""
 
 
 NO_EXPIRY = "2099-12-31 23:59:59"
@@ -100,12 +105,75 @@ class ShippingOption:
     prices: Mapping[str, Decimal] = attrs.field(converter=_frozen)
 
 
+@attrs.frozen
+class Category:
+    """A category of the shop: ``name`` and ``uri`` are its full path (a sub-category's start
+    with its parent's), ``in_category`` its parent's id."""
+
+    category: str
+    name: tuple[str, ...]
+    uri: str
+    in_category: str | None = None
+
+
+@attrs.frozen
+class ProductDetails:
+    """How a product is displayed (the Checkout API's product object), beyond its items.
+
+    ``categories`` lists the categories it is in, its main one first; ``media`` the image URLs
+    by size; ``swatch`` its colour swatch (a custom attribute, ``swatch.desc`` as a filter);
+    ``related`` the products related to it, each with the relation's name.
+    """
+
+    product: str
+    uri: str
+    categories: tuple[str, ...] = ()
+    brand: str = ""
+    brand_uri: str = ""
+    collection: str = ""
+    collection_name: str = ""
+    collection_uri: str = ""
+    variant_name: str = ""
+    product_sku: str = ""
+    country_origin: str = ""
+    excerpt: str = ""
+    description: str = ""
+    media: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, converter=_frozen)
+    swatch: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen)
+    related: tuple[tuple[str, str], ...] = ()
+    show_as_new: bool = False
+
+
+@attrs.frozen
+class Language:
+    """A language of the shop: its code (Centra's System > Languages) and its name."""
+
+    language: str
+    name: str
+
+
+@attrs.frozen
+class Market:
+    """A market: which products a shopper sees; each price list belongs to one."""
+
+    market: str
+    name: str
+
+
 def _options(options: Iterable[ShippingOption]) -> tuple[ShippingOption, ...]:
     return tuple(options)
 
 
 def _discounts(discounts: Iterable[AutomaticDiscount]) -> tuple[AutomaticDiscount, ...]:
     return tuple(discounts)
+
+
+def _categories(categories: Iterable[Category]) -> tuple[Category, ...]:
+    return tuple(categories)
+
+
+def _languages(languages: Iterable[Language]) -> tuple[Language, ...]:
+    return tuple(languages)
 
 
 ADDRESS_FIELDS = ("email", "firstName", "lastName", "address1", "zipCode", "city", "country")
@@ -149,6 +217,15 @@ class Catalog:
     automatic_discounts: Sequence[AutomaticDiscount] = attrs.field(default=(), converter=_discounts)
     postal_directory: Mapping[tuple[str, str], str] = attrs.field(factory=dict, converter=_frozen)
     """(country, zip code) -> city, as a payment provider verifies addresses."""
+    products: Mapping[str, ProductDetails] = attrs.field(factory=dict, converter=_frozen)
+    """How each product (by display id) is shown; one not here is shown with its name only."""
+    categories: Sequence[Category] = attrs.field(default=(), converter=_categories)
+    """In the back office's order, parents before their sub-categories."""
+    languages: Sequence[Language] = attrs.field(
+        default=(Language("en", "English"),), converter=_languages
+    )
+    default_language: str = "en"
+    markets: Mapping[str, Market] = attrs.field(factory=dict, converter=_frozen)
 
     def pricelist(self, country: str) -> PriceList:
         """The price list that applies in ``country``."""
@@ -198,12 +275,13 @@ def _seeded_catalog() -> Catalog:
         PriceList("20", "1", nok, {"23": d(3900), "31": d(549)}),
         PriceList("21", "2", eur, {"23": d(329), "31": d("44.90")}),
     ]
+    us = {"CA": "California", "NY": "New York", "WA": "Washington"}
     countries = [
         Country("SE", "Sweden", "19", d(25), "46", eu=True, language="sv"),
         Country("NO", "Norway", "20", d(25), "47", language="no"),
         Country("DK", "Denmark", "21", d(25), "45", eu=True, language="da"),
         Country("DE", "Germany", "21", d(19), "49", eu=True, language="de"),
-        Country("US", "United States", "21", d(0), "1", ship_to=False, language="en"),
+        Country("US", "United States", "21", d(0), "1", ship_to=False, language="en", states=us),
     ]
     vouchers = [
         VoucherRule("WELCOME10", "10% off everything", percent=d(10)),
@@ -233,7 +311,57 @@ def _seeded_catalog() -> Catalog:
             ("SE", "11122"): "Stockholm",
             ("NO", "0150"): "Oslo",
         },
+        **_seeded_browsing(),
     )
+
+
+def _seeded_browsing() -> dict[str, Any]:
+    """What a storefront browses in the seed's shop: two products in two categories each."""
+    images = "https://fake-centra.example/client/dynamic/images"
+
+    def core(product: str, uri: str, categories: tuple[str, ...], **more: Any) -> ProductDetails:
+        shared: dict[str, Any] = {"brand": "1", "brand_uri": "cqp", "country_origin": "PT"}
+        shared |= {"collection": "5", "collection_name": "Core", "collection_uri": "core"}
+        return ProductDetails(product, uri, categories, **shared, **more)
+
+    atlon = core(
+        "23",
+        "atlon-chocolate",
+        ("2", "1"),
+        variant_name="Chocolate",
+        product_sku="CQP-ATLON",
+        excerpt="Low-top sneaker in suede.",
+        description="The Atlon, a low-top sneaker in chocolate suede.",
+        media={
+            "standard": (f"{images}/27_atlon-chocolate-1.jpg",),
+            "thumb": (f"{images}/27_atlon-chocolate-1-thumb.jpg",),
+        },
+        swatch={"desc": "Brown", "hex": "7b3f00"},
+        related=(("31", "Goes well with"),),
+    )
+    tee = core(
+        "31",
+        "logo-tee-white",
+        ("4", "3"),
+        variant_name="White",
+        product_sku="CQP-TEE",
+        description="A white cotton tee with the CQP logo.",
+        media={"standard": (f"{images}/35_logo-tee-white-1.jpg",)},
+        swatch={"desc": "White", "hex": "ffffff"},
+        show_as_new=True,
+    )
+    names = {"da": "Dansk", "de": "Deutsch", "en": "English", "no": "Norsk", "sv": "Svenska"}
+    return {
+        "products": {"23": atlon, "31": tee},
+        "categories": (
+            Category("1", ("Shoes",), "shoes"),
+            Category("2", ("Shoes", "Sneakers"), "shoes/sneakers", "1"),
+            Category("3", ("Clothing",), "clothing"),
+            Category("4", ("Clothing", "T-shirts"), "clothing/t-shirts", "3"),
+        ),
+        "languages": tuple(Language(code, name) for code, name in names.items()),
+        "markets": {"1": Market("1", "Nordics"), "2": Market("2", "Europe")},
+    }
 
 
 def _seeded_payment_methods() -> list[PaymentOption]:

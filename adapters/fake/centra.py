@@ -1,11 +1,15 @@
-"""``FakeCentra``: an in-memory Centra that speaks the Shop API dialect of ``shop_api``.
+"""``FakeCentra``: an in-memory Centra that speaks the Shop API dialect of ``shop_api`` and
+Centra's Checkout API, over one shared state.
 
-Its whole behaviour is one method, ``serve_shop_api(method, path, body, headers) -> Answer``
-(``status, body`` as it unpacks; ``answer``), answering with Centra's status codes and JSON
-bodies (plain dicts), so it can be served over HTTP unchanged (``server``). It also implements
-the ``Transport`` port in process: ``send(call)`` builds the call's request with the dialect,
-passes it to ``serve_shop_api`` and decodes the answer with the request's decoder, exactly as
-the HTTP clients do, without a JSON round trip. What each endpoint does is ``state``'s.
+Its whole behaviour is two methods, ``serve_shop_api(method, path, body, headers) -> Answer``
+and ``serve_checkout_api(...)`` (``status, body`` as it unpacks; ``answer``), answering with
+Centra's status codes and JSON bodies (plain dicts), so it can be served over HTTP unchanged
+(``server``). A selection made in either dialect is the same selection: the Checkout API's
+session tokens (``sessions``) stand for the fake's selections. It also implements the
+``Transport`` port in process: ``send(call)`` builds the call's request with the Shop API
+dialect, passes it to ``serve_shop_api`` and decodes the answer with the request's decoder,
+exactly as the HTTP clients do, without a JSON round trip. What each endpoint does is
+``state``'s (the Checkout API's: ``checkout_api``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from orderflow.adapters.fake import bodies
 from orderflow.adapters.fake.answer import Answer, GzipBomb, Huge, LostAnswer, RequestKind
 from orderflow.adapters.fake.cart import OrderStatus
 from orderflow.adapters.fake.catalog import Catalog
+from orderflow.adapters.fake.checkout_api import CheckoutApi
 from orderflow.adapters.fake.pricing import VouchersAs
+from orderflow.adapters.fake.sessions import Sessions
 from orderflow.adapters.fake.state import HANDLERS, CentraState, Refused
 from orderflow.adapters.fake.stock import StockMode
 from orderflow.adapters.fake.webhooks import WebhookSender
@@ -60,13 +66,15 @@ class Faults(Protocol):
 
 
 class FakeCentra(CentraState):
-    """An in-memory Centra (Shop API): catalog, stock, prices, tax, vouchers, shipping, payments.
+    """An in-memory Centra (Shop API and Checkout API): catalog, stock, prices, tax, vouchers,
+    shipping, payments.
 
-    ``calls`` counts requests by ``CallKind`` (the receipt read, which no call makes, under its
-    route name ``"read_receipt"``); ``orders`` maps each selection that became an order to its
-    receipt, ``statuses`` each order number to its back-office status (Hold, Waiting for
-    Payment); ``stock`` is what is left of each item. Thread-safe. ``send`` raises the core
-    errors that ``shop_api`` decodes from its answers.
+    ``calls`` counts requests by ``CallKind`` (a request no call makes, such as the receipt
+    read, under its route name, ``"read_receipt"``); ``orders`` maps each selection that became
+    an order to its receipt, ``statuses`` each order number to its back-office status (Hold,
+    Waiting for Payment); ``stock`` is what is left of each item; ``sessions`` the Checkout
+    API's session tokens and the selection each stands for. Thread-safe. ``send`` raises the
+    core errors that ``shop_api`` decodes from its answers.
     """
 
     def __init__(
@@ -85,6 +93,7 @@ class FakeCentra(CentraState):
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         webhooks: WebhookSender | None = None,
+        rotate_tokens: bool = False,
     ):
         """``stock`` defaults to 100 of every item; ``api_key`` makes ``serve_shop_api`` require it
         in ``API-Authorization``; ``client_api_key`` is what the in-process ``Transport`` sends
@@ -96,7 +105,11 @@ class FakeCentra(CentraState):
         ``autoconfirm`` makes new orders ``progress``/``Confirmed`` instead of
         ``untouched``/``Pending``. ``webhook_url`` (with the optional endpoint secret
         ``webhook_secret``) sends Centra's signed order webhooks there; ``webhooks`` is a
-        ``WebhookSender`` built by the caller instead. Raises ``ValueError`` for a bad option.
+        ``WebhookSender`` built by the caller instead. ``rotate_tokens`` makes every Checkout
+        API answer carry a new session token (Centra documents that a token may change on any
+        answer); the old one lasts ``Sessions.grace`` more requests. The Checkout API's server
+        side (``Authorization: Bearer``) takes ``api_key`` as its shared secret (any, without
+        one). Raises ``ValueError`` for a bad option.
         """
         clock = clock or SystemClock()
         if webhook_url is not None:
@@ -120,6 +133,8 @@ class FakeCentra(CentraState):
         key = client_api_key if client_api_key is not None else api_key
         self._headers = {dialect.API_KEY_HEADER: key} if key is not None else None
         self._lock = threading.RLock()
+        self.sessions = Sessions(rotate=rotate_tokens)
+        self._checkout_api = CheckoutApi(self, self._lock)
 
     @classmethod
     def seeded(cls, **kwargs: Any) -> FakeCentra:
@@ -199,6 +214,27 @@ class FakeCentra(CentraState):
             replaced = self.faults.after(kind, *answer)
             return answer if replaced is None else Answer.of(replaced)
         return answer
+
+    def serve_checkout_api(
+        self,
+        method: str,
+        path: str,
+        body: Any | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """Answer one Checkout API request (``path`` under its base, ``/api/checkout``) with
+        Centra's status, body and headers; the session is the request's ``API-token`` header
+        (see ``checkout_api``).
+
+        As ``serve_shop_api``: the body shares parts with the fake's state; never raises for
+        a bad request; raises ``LostAnswer`` only when the ``faults`` say the answer is lost.
+        """
+        return self._checkout_api.serve(method, path, body, headers)
+
+    @property
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """The newsletter sign-ups made over the Checkout API (a filled honeypot makes none)."""
+        return self._checkout_api.state.subscriptions
 
     def _authorized(self, headers: Mapping[str, str] | None) -> bool:
         wanted = dialect.API_KEY_HEADER.lower()

@@ -1,8 +1,12 @@
-"""``FakeCentra`` served over HTTP as Centra's Shop API, so any client can develop against it.
+"""``FakeCentra`` served over HTTP as Centra's Shop API and Checkout API, so any client can
+develop against it.
 
 ``create_app(fake)`` is a plain ASGI application (no framework): every request under
-``dialect.BASE_PATH`` goes to ``fake.serve_shop_api`` and its answer goes back as JSON with the
-fake's status code and headers. A plain callable is enough for one catch-all route; it keeps the
+``dialect.BASE_PATH`` (``/api/shop``) goes to ``fake.serve_shop_api``, every request under
+``checkout_api.BASE_PATH`` (``/api/checkout``) to ``fake.serve_checkout_api``, over the fake's
+one shared state, and the answer goes back as JSON with the fake's status code and headers.
+Another dialect's own ASGI app (the GraphQL Storefront API) is served beside them as a
+``Mount`` at its path. A plain callable is enough for a few catch-all routes; it keeps the
 server side of the ``http_adapter`` benchmark close to the bare minimum and needs no framework.
 ``FakeServer`` runs an app with uvicorn on a loopback port in a background thread (tests);
 ``serve`` runs it in the foreground until interrupted (``orderflow fake-server``).
@@ -30,11 +34,14 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import unquote
 
+import attrs
+
+from orderflow.adapters.fake import checkout_api
 from orderflow.adapters.fake.answer import Answer, Drip, GzipBomb, Huge, LostAnswer
 from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.adapters.shop_api import dialect
@@ -49,16 +56,36 @@ MAX_BODY = 1024 * 1024
 """The largest request body the server reads (1 MiB); a larger one answers 413."""
 
 _PREFIX = dialect.BASE_PATH.rstrip("/")
+_CHECKOUT_PREFIX = checkout_api.BASE_PATH.rstrip("/")
 _JSON = "application/json"
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CHUNK = 256 * 1024
 _SPACES = b" " * _CHUNK
 
 
-def create_app(fake: FakeCentra, *, lost_answer_hold: float = 60.0) -> ASGIApp:
-    """An ASGI app serving ``fake.serve_shop_api`` under ``/api/shop``, answering JSON.
+@attrs.frozen
+class Mount:
+    """Another dialect's ASGI app, served beside the fake's at ``path`` (and under it): the
+    requests there go to ``app`` unchanged. ``name`` is how ``base_urls`` names it."""
 
-    A path outside the base answers 404; a request the fake cannot read 400 or 413, each with
+    name: str
+    path: str
+    app: ASGIApp = attrs.field(repr=False)
+
+    def serves(self, path: str) -> bool:
+        """Whether a request's path is this mount's."""
+        base = self.path.rstrip("/")
+        return path == base or path.startswith(base + "/")
+
+
+def create_app(
+    fake: FakeCentra, *, lost_answer_hold: float = 60.0, mounts: Sequence[Mount] = ()
+) -> ASGIApp:
+    """An ASGI app serving ``fake.serve_shop_api`` under ``/api/shop`` and
+    ``fake.serve_checkout_api`` under ``/api/checkout``, answering JSON; each of ``mounts``
+    serves its own path.
+
+    A path outside them answers 404; a request the fake cannot read 400 or 413, each with
     Centra's error shape ``{"errors": {field: message}}``. A lost answer holds the request until
     the client disconnects, at most ``lost_answer_hold`` seconds (keep it short under
     ``httpx.ASGITransport``, which never disconnects). The app itself never raises.
@@ -69,6 +96,10 @@ def create_app(fake: FakeCentra, *, lost_answer_hold: float = 60.0) -> ASGIApp:
             await _lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        mount = next((m for m in mounts if m.serves(scope["path"])), None)
+        if mount is not None:
+            await mount.app(scope, receive, send)
             return
         body = await _read_body(receive)
         try:
@@ -88,8 +119,11 @@ def _respond(fake: FakeCentra, scope: Scope, body: bytes | None) -> Answer:
     raw = scope.get("raw_path")
     path = raw.decode("latin-1") if raw else scope["path"]
     path = path.partition("?")[0]
-    if path != _PREFIX and not path.startswith(_PREFIX + "/"):
-        return Answer(404, {"errors": {"path": f"not under {_PREFIX}"}})
+    base = next(
+        (b for b in (_PREFIX, _CHECKOUT_PREFIX) if path == b or path.startswith(b + "/")), None
+    )
+    if base is None:
+        return Answer(404, {"errors": {"path": f"not under {_PREFIX} or {_CHECKOUT_PREFIX}"}})
     problem = _path_problem(path)
     if problem is not None:
         return Answer(400, {"errors": {"path": problem}})
@@ -106,9 +140,8 @@ def _respond(fake: FakeCentra, scope: Scope, body: bytes | None) -> Answer:
         except ValueError as error:
             return Answer(400, {"errors": {"body": f"not valid JSON: {error}"}})
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-    return Answer.of(
-        fake.serve_shop_api(scope["method"], path[len(_PREFIX) :] or "/", data, headers)
-    )
+    serve = fake.serve_shop_api if base == _PREFIX else fake.serve_checkout_api
+    return Answer.of(serve(scope["method"], path[len(base) :] or "/", data, headers))
 
 
 def _path_problem(path: str) -> str | None:
@@ -249,9 +282,14 @@ def base_url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}{dialect.BASE_PATH}"
 
 
-def base_urls(sock: socket.socket) -> dict[str, str]:
-    """Each dialect's base URL served on a bound socket, by dialect, the Shop API first."""
-    return {"Shop API": base_url(sock)}
+def base_urls(sock: socket.socket, mounts: Sequence[Mount] = ()) -> dict[str, str]:
+    """Each dialect's base URL served on a bound socket, by dialect: the Shop API first, the
+    Checkout API second, then each of ``mounts``."""
+    shop = base_url(sock)
+    root = shop.removesuffix(dialect.BASE_PATH)
+    urls = {"Shop API": shop, "Checkout API": root + checkout_api.BASE_PATH}
+    urls.update((m.name, root + m.path) for m in mounts)
+    return urls
 
 
 def _server(app: ASGIApp, log_level: str) -> Any:
@@ -275,9 +313,10 @@ def serve(
     *,
     on_ready: Callable[[str], None] | None = None,
     log_level: str = "info",
+    mounts: Sequence[Mount] = (),
 ) -> None:
-    """Serve ``fake`` with uvicorn until interrupted; ``on_ready`` gets each dialect's base URL
-    first (``base_urls``: the Shop API's first).
+    """Serve ``fake`` (and ``mounts``) with uvicorn until interrupted; ``on_ready`` gets each
+    dialect's base URL first (``base_urls``: the Shop API's first, the Checkout API's next).
 
     The socket is listening before ``on_ready`` runs, so the URLs are usable at once; when the
     server stops, the fake's queued webhooks are sent (``FakeCentra.close``). Raises
@@ -287,9 +326,9 @@ def serve(
     try:
         with sock:
             if on_ready is not None:
-                for url in base_urls(sock).values():
+                for url in base_urls(sock, mounts).values():
                     on_ready(url)
-            _server(create_app(fake), log_level).run(sockets=[sock])
+            _server(create_app(fake, mounts=mounts), log_level).run(sockets=[sock])
     finally:
         fake.close()  # the webhooks still queued are sent
 
@@ -297,10 +336,10 @@ def serve(
 class FakeServer:
     """An ASGI app served by uvicorn in a background thread on a loopback port.
 
-    ``app`` is a ``FakeCentra`` (served with ``create_app``) or any ASGI app. ``start`` waits
-    at most ``timeout`` seconds for the server and raises ``RuntimeError`` if it did not come
-    up; ``OSError`` if the address cannot be bound. ``stop`` shuts it down. ``base_url`` is the
-    Shop API's base URL, ``base_urls`` every dialect's.
+    ``app`` is a ``FakeCentra`` (served with ``create_app``, with ``mounts`` beside it) or any
+    ASGI app. ``start`` waits at most ``timeout`` seconds for the server and raises
+    ``RuntimeError`` if it did not come up; ``OSError`` if the address cannot be bound. ``stop``
+    shuts it down. ``base_url`` is the Shop API's base URL, ``base_urls`` every dialect's.
     """
 
     def __init__(
@@ -310,8 +349,10 @@ class FakeServer:
         port: int = 0,
         *,
         log_level: str = "warning",
+        mounts: Sequence[Mount] = (),
     ):
-        self.app: ASGIApp = create_app(app) if isinstance(app, FakeCentra) else app
+        self.app: ASGIApp = create_app(app, mounts=mounts) if isinstance(app, FakeCentra) else app
+        self.mounts = tuple(mounts)
         self.host = host
         self.port = port
         self.log_level = log_level
@@ -325,7 +366,7 @@ class FakeServer:
         """Start serving; returns the Shop API's base URL once the server accepts requests."""
         sock = bind(self.host, self.port)
         self.base_url = base_url(sock)
-        self.base_urls = base_urls(sock)
+        self.base_urls = base_urls(sock, self.mounts)
         self._server = server = _server(self.app, self.log_level)
 
         def run() -> None:
@@ -367,4 +408,13 @@ class FakeServer:
         self.stop()
 
 
-__all__ = ["MAX_BODY", "FakeServer", "base_url", "base_urls", "bind", "create_app", "serve"]
+__all__ = [
+    "MAX_BODY",
+    "FakeServer",
+    "Mount",
+    "base_url",
+    "base_urls",
+    "bind",
+    "create_app",
+    "serve",
+]

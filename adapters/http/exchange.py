@@ -18,8 +18,8 @@ client also cancels that read when the deadline passes.
 A call may be carried by several requests in turn (the Checkout API's checkout fields): a
 request with a ``then(answer)`` method names the next request, built from the answer so far,
 or ``None`` when the call is done; the call's answer is the last one. The deadline spans them
-all; each request is classified, logged and (for a GET) retried on its own, and the first
-error ends the call.
+all; each request is classified, logged and (for a read: a GET, or one whose ``reads`` says
+so) retried on its own, and the first error ends the call.
 
 Logging: one DEBUG line per attempt under ``orderflow.adapters.http``, with the method, the
 path *template* (never the ids in the path, never a header), the status or the failure and the
@@ -50,7 +50,17 @@ try:  # an accelerator only, as in the codec
 except ImportError:  # pragma: no cover - exercised where orjson is absent
     _orjson = None  # type: ignore[assignment]
 
-__all__ = ["Policy", "Read", "Reply", "Send", "Sleep", "Step", "WireRequest", "exchange"]
+__all__ = [
+    "Policy",
+    "Read",
+    "Reply",
+    "Send",
+    "Sleep",
+    "Step",
+    "WireRequest",
+    "exchange",
+    "reads",
+]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -81,7 +91,9 @@ class WireRequest(Protocol[T_co]):
     ``None``; ``headers`` are sent with this request only; ``decode(status, body)`` takes the
     parsed JSON (``None`` for an empty body) and returns the answer or raises the core error
     (through ``table.decoded``). Optionally, ``then(answer)`` returns the call's next request
-    (see the module docstring), or ``None``.
+    (see the module docstring), or ``None``; and ``reads`` says the request only reads, so it
+    is retried as a ``GET`` is (default: whether it is a ``GET``; a GraphQL query is a ``POST``
+    that only reads).
     """
 
     @property
@@ -158,6 +170,12 @@ Step = Send | Read | Sleep
 Reply = httpx.Response | bytes | BaseException | None
 
 
+def reads(request: WireRequest[Any]) -> bool:
+    """Whether ``request`` only reads: its ``reads`` when it says, else whether it is a GET."""
+    said = getattr(request, "reads", None)
+    return said if isinstance(said, bool) else request.method == "GET"
+
+
 def exchange(
     call: Call[T],
     dialect: Callable[[Call[T]], WireRequest[T]],
@@ -209,9 +227,9 @@ class _Life:
         raise self.unbuildable(reason)
 
     def attempts(self, request: WireRequest[T], content: bytes | None) -> Generator[Step, Reply, T]:
-        """The answer of one request, a GET retried while Centra is unavailable."""
+        """The answer of one request, a read retried while Centra is unavailable."""
         policy = self.policy
-        retries = policy.retries if request.method == "GET" else 0
+        retries = policy.retries if reads(request) else 0
         attempt = 0
         while True:
             try:
@@ -279,7 +297,7 @@ class _Life:
             retry_after=table.retry_after(
                 response.headers.get("retry-after"), response.headers.get("date")
             ),
-            read=request.method == "GET",
+            read=reads(request),
         )
         if failure is not None:
             raise failure
@@ -355,7 +373,7 @@ class _Life:
             moves_money=request.moves_money,
             reason=why,
             status=status,
-            read=request.method == "GET",
+            read=reads(request),
         )
         assert failure is not None
         return failure

@@ -28,8 +28,8 @@ from orderflow.adapters.stores.sqlite import AsyncSQLiteStore, SQLiteStore
 from orderflow.checkout import Checkout
 from orderflow.flow import State
 from orderflow.ports import AsyncStore, IdempotencyRecord, Store
-from tests.cassettes import CONTRACT_CASSETTES
 from tests.contract.transports import (
+    SHOP,
     TRANSPORTS,
     Rig,
     Setup,
@@ -336,12 +336,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         item.stash[_PASSED] = report.passed
 
 
-def cassette_of(request: pytest.FixtureRequest, transport: str) -> Path:
-    """The test's own cassette: ``<test>[<its parameters but the transport>].json``."""
+def cassette_of(request: pytest.FixtureRequest, kind: TransportKind) -> Path:
+    """The test's own cassette: ``[<dialect>/]<test>[<its parameters but the transport>].json``."""
     node = request.node
-    ids = [part for part in node.callspec.id.split("-") if part != transport]
+    ids = [part for part in node.callspec.id.split("-") if part != kind.name]
     name = node.originalname + (f"[{'-'.join(ids)}]" if ids else "")
-    return CONTRACT_CASSETTES / f"{name}.json"
+    return kind.dialect.cassettes / f"{name}.json"
 
 
 @pytest.fixture(params=[pytest.param(kind, id=kind.name) for kind in TRANSPORTS])
@@ -355,12 +355,13 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
     marker = request.node.get_closest_marker("fake")
     fake = kind.fake(**(marker.kwargs if marker else {}))
     with ExitStack() as stack:
-        setup = Setup(fake, MemoryStore(), stack)
+        setup = Setup(fake, MemoryStore(), stack, kind.dialect)
         if kind.over_http:
-            setup.server, setup.base_url = request.getfixturevalue("shop_server")
+            setup.server, url = request.getfixturevalue("shop_server")
+            setup.host = url.removesuffix(SHOP.base_path)
             setup.server.serve(fake)
         if kind.replays:
-            setup.cassette = cassette_of(request, kind.name)
+            setup.cassette = cassette_of(request, kind)
         built = kind.build(setup)
         yield built
         if request.node.stash.get(_PASSED, False):

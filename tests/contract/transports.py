@@ -1,17 +1,21 @@
-"""The transports the contract suite runs on: one factory each, all giving a ``Rig``.
+"""The transports the contract suite runs on: every dialect over every carrier, one ``Rig`` each.
 
-A ``Rig`` is what a contract test drives: a ``CheckoutService`` (for the async transport, a
+A ``Rig`` is what a contract test drives: a ``CheckoutService`` (for the async carrier, a
 blocking facade over ``AsyncCheckoutService``), the Centra behind it (``fake``: tests assert on
-``fake.calls`` and ``fake.orders``, and sell out with ``fake.stock``), and ``losing(call)``: a
-second service on the same store whose ``call`` reaches Centra but whose answer never comes back.
+``fake.calls`` and ``fake.orders``, and sell out with ``fake.stock``), and ``losing(kind)``: a
+second service on the same store whose call of that kind reaches Centra but whose answer never
+comes back.
 
-The ``replay`` transport runs ``ShopApiClient`` over ``ReplayTransport`` on the test's own
-cassette, ``tests/cassettes/contract/<test>[<params>].json``, with no server and no fake: its
-``fake`` is a ``Ledger`` of the answers played. Record the cassettes again (from a live
-``FakeCentra``, whose clock is fixed) with ``RECORD_COMMAND``.
+A dialect (``DIALECTS``: Centra's Shop API, its Checkout API) says how its clients are built,
+where it is served, and which call a request is. A carrier says how the client reaches the
+fake: ``in_process`` (the Shop API: ``FakeCentra`` itself; another dialect: its client over an
+``httpx.MockTransport`` into the fake's front), ``http`` and ``http_async`` (the client against
+the fake served on a loopback port), and ``replay`` (the client over ``ReplayTransport`` on
+the test's own cassette, ``tests/cassettes/contract/[<dialect>/]<test>[<params>].json``, with
+no server and no fake: its ``fake`` is a ``Ledger`` of the answers played). Record the
+cassettes again (from a live ``FakeCentra``, whose clock is fixed) with ``RECORD_COMMAND``.
 
-To add a transport, write a factory ``(Setup) -> Rig`` and append a ``TransportKind`` to
-``TRANSPORTS``; every contract test then runs on it.
+To add a dialect, append a ``Dialect`` to ``DIALECTS``; every contract test then runs on it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import inspect
 import json
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -30,15 +34,19 @@ import attrs
 import httpx
 import pytest
 
+from orderflow.adapters.checkout_api import AsyncCheckoutApiClient, CheckoutApiClient
+from orderflow.adapters.checkout_api import dialect as checkout_dialect
+from orderflow.adapters.fake.answer import LostAnswer
 from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.adapters.fake.server import ASGIApp, Receive, Scope, Send, create_app
 from orderflow.adapters.replay.cassette import CassetteError
-from orderflow.adapters.replay.transport import REPLAY_BASE_URL, ReplayTransport
-from orderflow.adapters.shop_api import dialect
+from orderflow.adapters.replay.transport import ReplayTransport
+from orderflow.adapters.shop_api import dialect as shop_dialect
 from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
 from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.calls import CallKind
 from orderflow.clock import ManualClock
+from orderflow.ports import Transport
 from orderflow.service import AsyncCheckoutService, CheckoutService
 from tests.cassettes import CONTRACT_CASSETTES, RECORDED_AT
 from tests.support import AwaitedStore, LosesAnswers
@@ -50,6 +58,9 @@ LOST_READ_TIMEOUT = 0.3
 RECORD_ENV = "ORDERFLOW_RECORD_CASSETTES"
 RECORD_COMMAND = f"{RECORD_ENV}=1 .venv/bin/python -m pytest tests/contract -k replay"
 """How to (re)record the contract cassettes from a live ``FakeCentra``."""
+
+REPLAY_HOST = "http://centra.replay.invalid"
+"""The host replaying clients are given: never contacted; the paths are the recorded ones."""
 
 
 class Centra(Protocol):
@@ -78,6 +89,82 @@ class Rig:
     losing: Callable[[CallKind], CheckoutService]
     check: Callable[[], None] = _never_fails
 
+    def order_numbers(self) -> list[str]:
+        """The numbers of the orders Centra holds (one per selection that became an order)."""
+        return [str(order["order"]) for order in self.fake.orders.values()]
+
+
+# --- the dialects ---------------------------------------------------------------------------
+
+Headers = Mapping[str, str]
+
+
+def _shop_kind(method: str, path: str, headers: Headers) -> CallKind | None:
+    found = shop_dialect.match(method, path)
+    return found[0].kind if found is not None else None
+
+
+_CHECKOUT_KINDS = {route.name: route for route in checkout_dialect.ROUTES}
+
+
+def _checkout_kind(method: str, path: str, headers: Headers) -> CallKind | None:
+    if method == "GET" and path.rstrip("/") == "/selection":
+        token = {k.lower(): v for k, v in headers.items()}.get("api-token")
+        return CallKind.READ_SELECTION if token else CallKind.CREATE_SELECTION
+    parts = path.strip("/").split("/")
+    for route in checkout_dialect.ROUTES:
+        pattern = route.template.strip("/").split("/")
+        if (
+            route.method == method
+            and len(pattern) == len(parts)
+            and all(want[0] == "{" or want == got for want, got in zip(pattern, parts, strict=True))
+        ):
+            return CallKind(route.name) if route.name in CallKind._value2member_map_ else None
+    return None
+
+
+@attrs.frozen
+class Dialect:
+    """One of Centra's dialects as the suite drives it."""
+
+    name: str
+    base_path: str
+    sync_client: Callable[..., Any]
+    async_client: Callable[..., Any]
+    kind_of: Callable[[str, str, Headers], CallKind | None]
+    serve: Callable[[FakeCentra, str, str, Any, Headers], Any]
+    cassettes: Path
+
+    def client(self, base_url: str, **options: Any) -> Any:
+        return self.sync_client(base_url, API_KEY, **options)
+
+    def aclient(self, base_url: str, **options: Any) -> Any:
+        return self.async_client(base_url, API_KEY, **options)
+
+
+SHOP = Dialect(
+    "shop",
+    shop_dialect.BASE_PATH,
+    ShopApiClient,
+    AsyncShopApiClient,
+    _shop_kind,
+    lambda fake, method, path, body, headers: fake.serve_shop_api(method, path, body, headers),
+    CONTRACT_CASSETTES,
+)
+CHECKOUT = Dialect(
+    "checkout",
+    checkout_dialect.BASE_PATH,
+    CheckoutApiClient,
+    AsyncCheckoutApiClient,
+    _checkout_kind,
+    lambda fake, method, path, body, headers: fake.serve_checkout_api(method, path, body, headers),
+    CONTRACT_CASSETTES / "checkout",
+)
+DIALECTS = (SHOP, CHECKOUT)
+
+
+# --- what a factory gets ----------------------------------------------------------------------
+
 
 @attrs.define
 class Setup:
@@ -87,9 +174,14 @@ class Setup:
     fake: FakeCentra
     store: MemoryStore
     stack: ExitStack
+    dialect: Dialect = SHOP
     server: Switchboard | None = None
-    base_url: str = ""
+    host: str = ""
     cassette: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.host + self.dialect.base_path
 
 
 def _seeded(**options: Any) -> FakeCentra:
@@ -103,10 +195,11 @@ def _recordable(**options: Any) -> FakeCentra:
 
 @attrs.frozen
 class TransportKind:
-    """A transport of the suite: its test id, its factory, whether it needs the server, its
-    fake, and whether it replays a cassette per test."""
+    """A transport of the suite: its test id, its dialect, its factory, whether it needs the
+    server, its fake, and whether it replays a cassette per test."""
 
     name: str
+    dialect: Dialect
     build: Callable[[Setup], Rig]
     over_http: bool = False
     fake: Callable[..., FakeCentra] = _seeded
@@ -119,22 +212,31 @@ class TransportKind:
 class Switchboard:
     """The session server's ASGI app: serves the current test's fake; can lose an answer.
 
-    ``lose_next(endpoint)`` makes the next request to ``endpoint`` reach the fake, then holds
-    its answer back until the client disconnects (its read timeout), as a lost answer does.
+    ``lose_next(kind)`` makes the next request of that call kind (in any dialect) reach the
+    fake, then holds its answer back until the client disconnects (its read timeout), as a
+    lost answer does.
     """
 
     def __init__(self) -> None:
         self.app: ASGIApp | None = None
-        self._lose: set[str] = set()
+        self._lose: set[CallKind] = set()
 
     def serve(self, fake: FakeCentra) -> None:
         """Serve ``fake`` from now on."""
         self.app = create_app(fake)
         self._lose.clear()
 
-    def lose_next(self, endpoint: str) -> None:
-        """Lose the answer of the next ``endpoint`` request (after the fake acted)."""
-        self._lose.add(endpoint)
+    def lose_next(self, kind: CallKind) -> None:
+        """Lose the answer of the next request of ``kind`` (after the fake acted)."""
+        self._lose.add(kind)
+
+    def _kind(self, scope: Scope) -> CallKind | None:
+        path = scope["path"]
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        for dialect in DIALECTS:
+            if path.startswith(dialect.base_path + "/"):
+                return dialect.kind_of(scope["method"], path[len(dialect.base_path) :], headers)
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -143,11 +245,11 @@ class Switchboard:
             await send({"type": "lifespan.shutdown.complete"})
             return
         assert self.app is not None, "no fake is served"
-        found = dialect.match(scope["method"], scope["path"].removeprefix(dialect.BASE_PATH))
-        if found is None or found[0].name not in self._lose:
+        kind = self._kind(scope)
+        if kind is None or kind not in self._lose:
             await self.app(scope, receive, send)
             return
-        self._lose.discard(found[0].name)
+        self._lose.discard(kind)
 
         async def held(message: Any) -> None:
             pass  # the answer never leaves the server
@@ -161,18 +263,44 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-# --- the factories ----------------------------------------------------------------------------
+# --- the carriers -------------------------------------------------------------------------------
+
+
+def _front(setup: Setup) -> httpx.MockTransport:
+    """The fake's front of the setup's dialect as an httpx transport, in process."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        path = request.url.path.removeprefix(setup.dialect.base_path)
+        try:
+            answer = setup.dialect.serve(setup.fake, request.method, path, body, request.headers)
+        except LostAnswer:
+            raise httpx.ReadTimeout("the answer was lost", request=request) from None
+        status, data = answer
+        headers = dict(getattr(answer, "headers", None) or {})
+        return httpx.Response(status, json=data, headers=headers)
+
+    return httpx.MockTransport(handler)
 
 
 def in_process(setup: Setup) -> Rig:
-    """``FakeCentra`` itself as the transport, the sync service."""
+    """The Shop API: ``FakeCentra`` itself as the transport; another dialect: its client over
+    the fake's front in process. The sync service."""
+    transport: Transport
+    if setup.dialect is SHOP:
+        transport = setup.fake
+    else:
+        transport = setup.stack.enter_context(
+            setup.dialect.client(
+                "http://centra.test" + setup.dialect.base_path, transport=_front(setup)
+            )
+        )
 
-    def losing(call: CallKind) -> CheckoutService:
-        lossy = LosesAnswers(setup.fake, {call})
-        return CheckoutService(transport=lossy, store=setup.store)
+    def losing(kind: CallKind) -> CheckoutService:
+        return CheckoutService(transport=LosesAnswers(transport, {kind}), store=setup.store)
 
-    service = CheckoutService(transport=setup.fake, store=setup.store)
-    return Rig("in_process", setup.fake, setup.store, service, losing)
+    service = CheckoutService(transport=transport, store=setup.store)
+    return Rig(f"{setup.dialect.name}_in_process", setup.fake, setup.store, service, losing)
 
 
 def _lossy_timeout() -> httpx.Timeout:
@@ -180,19 +308,19 @@ def _lossy_timeout() -> httpx.Timeout:
 
 
 def http_sync(setup: Setup) -> Rig:
-    """``ShopApiClient`` against the fake on a loopback port, the sync service."""
+    """The dialect's client against the fake on a loopback port, the sync service."""
     assert setup.server is not None
 
-    def client(timeout: httpx.Timeout | float = 10.0) -> ShopApiClient:
-        return setup.stack.enter_context(ShopApiClient(setup.base_url, API_KEY, timeout=timeout))
+    def client(timeout: httpx.Timeout | float = 10.0) -> Any:
+        return setup.stack.enter_context(setup.dialect.client(setup.base_url, timeout=timeout))
 
-    def losing(call: CallKind) -> CheckoutService:
+    def losing(kind: CallKind) -> CheckoutService:
         assert setup.server is not None
-        setup.server.lose_next(call)
+        setup.server.lose_next(kind)
         return CheckoutService(transport=client(_lossy_timeout()), store=setup.store)
 
     service = CheckoutService(transport=client(), store=setup.store)
-    return Rig("http", setup.fake, setup.store, service, losing)
+    return Rig(f"{setup.dialect.name}_http", setup.fake, setup.store, service, losing)
 
 
 class Blocking:
@@ -214,10 +342,10 @@ class Blocking:
 
 
 def http_async(setup: Setup) -> Rig:
-    """``AsyncShopApiClient`` against the fake on a loopback port, ``AsyncCheckoutService``."""
+    """The dialect's async client against the fake on a loopback port, ``AsyncCheckoutService``."""
     assert setup.server is not None
     loop = asyncio.new_event_loop()
-    clients: list[AsyncShopApiClient] = []
+    clients: list[Any] = []
 
     def close() -> None:
         for each in clients:
@@ -227,41 +355,51 @@ def http_async(setup: Setup) -> Rig:
     setup.stack.callback(close)
 
     def service(timeout: httpx.Timeout | float = 10.0) -> CheckoutService:
-        clients.append(AsyncShopApiClient(setup.base_url, API_KEY, timeout=timeout))
+        clients.append(setup.dialect.aclient(setup.base_url, timeout=timeout))
         store = AwaitedStore(setup.store)
         facade = Blocking(AsyncCheckoutService(transport=clients[-1], store=store), loop)
         return cast(CheckoutService, facade)
 
-    def losing(call: CallKind) -> CheckoutService:
+    def losing(kind: CallKind) -> CheckoutService:
         assert setup.server is not None
-        setup.server.lose_next(call)
+        setup.server.lose_next(kind)
         return service(_lossy_timeout())
 
-    return Rig("http_async", setup.fake, setup.store, service(), losing)
+    return Rig(f"{setup.dialect.name}_http_async", setup.fake, setup.store, service(), losing)
 
 
 # --- replay: the test's cassette, and a ledger of what it played ------------------------------
 
-_ORDER_CALLS = frozenset({"start_payment", "payment_result", "read_selection"})
+_ORDER_CALLS = frozenset({CallKind.START_PAYMENT, CallKind.PAYMENT_RESULT, CallKind.READ_SELECTION})
 
 
-def _route(request: httpx.Request) -> tuple[dialect.Route, dict[str, str]] | None:
-    return dialect.match(request.method, request.url.path.removeprefix(dialect.BASE_PATH))
+def _order_of(answer: Any) -> dict[str, Any] | None:
+    """The order an answer shows: flat (the Shop API) or nested under ``order``."""
+    if not isinstance(answer, dict) or "order" not in answer or "selection" in answer:
+        return None
+    nested = answer["order"]
+    order = nested if isinstance(nested, dict) else answer
+    return {k: v for k, v in order.items() if k not in ("action", "token")}
 
 
 class Ledger(httpx.BaseTransport):
     """The replay rig's ``fake``: what Centra did, as told by the answers ``inner`` played.
 
-    ``calls`` counts requests per endpoint; ``orders`` holds each selection's receipt from a
-    played 200 answer (payment result, a ``success`` payment, the receipt read back);
+    ``calls`` counts requests per call kind; ``orders`` holds each order from a played 2xx
+    answer (payment result, a ``success`` payment, the selection read back), by its number;
     ``stock`` takes writes and ignores them (the cassette holds Centra's answer to them).
     """
 
-    def __init__(self, inner: httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport, dialect: Dialect):
         self.inner = inner
+        self.dialect = dialect
         self.calls: Counter[str] = Counter()
         self.orders: dict[str, dict[str, Any]] = {}
         self.stock: dict[str, int] = {}
+
+    def kind(self, request: httpx.Request) -> CallKind | None:
+        path = request.url.path.removeprefix(self.dialect.base_path)
+        return self.dialect.kind_of(request.method, path, request.headers)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Pass the request on; note what its answer says Centra did."""
@@ -270,27 +408,14 @@ class Ledger(httpx.BaseTransport):
         except CassetteError as error:
             error.add_note(f"if the test changed on purpose, record again: {RECORD_COMMAND}")
             raise
-        found = _route(request)
-        if found is not None:
-            self._note(found, request, response)
+        kind = self.kind(request)
+        if kind is not None:
+            self.calls[kind] += 1
+            if kind in _ORDER_CALLS and 200 <= response.status_code < 300:
+                order = _order_of(json.loads(response.read() or b"null"))
+                if order is not None:
+                    self.orders[str(order["order"])] = order
         return response
-
-    def _note(
-        self,
-        found: tuple[dialect.Route, dict[str, str]],
-        request: httpx.Request,
-        response: httpx.Response,
-    ) -> None:
-        route, params = found
-        self.calls[route.name] += 1
-        if route.name not in _ORDER_CALLS or response.status_code != 200:
-            return
-        answer = json.loads(response.read() or b"null")
-        if not isinstance(answer, dict) or "order" not in answer or "selection" in answer:
-            return  # an action to take, a cart, or no receipt yet
-        sent = json.loads(request.content or b"{}")
-        selection = params.get("selection") or sent.get("selection")
-        self.orders[selection] = {k: v for k, v in answer.items() if k != "action"}
 
     def close(self) -> None:
         """Close ``inner``: a recording is written."""
@@ -300,61 +425,57 @@ class Ledger(httpx.BaseTransport):
 class DropsAnswers(httpx.BaseTransport):
     """Passes every request on, then drops the answers of the ``lose`` calls: a read timeout."""
 
-    def __init__(self, inner: httpx.BaseTransport, lose: set[str]):
-        self.inner = inner
+    def __init__(self, ledger: Ledger, lose: set[CallKind]):
+        self.ledger = ledger
         self.lose = lose
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """The answer, or ``httpx.ReadTimeout`` once Centra answered a lost call."""
-        response = self.inner.handle_request(request)
-        found = _route(request)
-        if found is not None and found[0].name in self.lose:
+        response = self.ledger.handle_request(request)
+        if self.ledger.kind(request) in self.lose:
             response.close()
             raise httpx.ReadTimeout("the answer was lost", request=request)
         return response
 
     def close(self) -> None:
-        """Nothing: ``inner`` is the rig's, closed with it."""
-
-
-def _serving(fake: FakeCentra) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content) if request.content else None
-        path = request.url.path.removeprefix(dialect.BASE_PATH)
-        status, answer = fake.serve_shop_api(request.method, path, body, request.headers)
-        return httpx.Response(status, json=answer)
-
-    return httpx.MockTransport(handler)
+        """Nothing: the ledger is the rig's, closed with it."""
 
 
 def replay(setup: Setup) -> Rig:
-    """``ShopApiClient`` replaying the test's cassette, the sync service; with ``RECORD_ENV``
-    set, recording it from ``setup.fake`` instead (then the rig's ``fake`` is that fake)."""
+    """The dialect's client replaying the test's cassette, the sync service; with
+    ``RECORD_ENV`` set, recording it from ``setup.fake`` instead (then the rig's ``fake`` is
+    that fake)."""
     cassette = setup.cassette
     assert cassette is not None
     recording = bool(os.environ.get(RECORD_ENV))
     if recording:
-        tape = ReplayTransport(cassette, mode="all", inner=_serving(setup.fake))
+        cassette.parent.mkdir(parents=True, exist_ok=True)
+        tape = ReplayTransport(cassette, mode="all", inner=_front(setup))
     elif not cassette.is_file():
         where = cassette.relative_to(CONTRACT_CASSETTES.parents[2])
         pytest.fail(f"no cassette {where}; record it with: {RECORD_COMMAND}", pytrace=False)
     else:
         tape = ReplayTransport(cassette)
-    ledger = Ledger(tape)
+    ledger = Ledger(tape, setup.dialect)
     setup.stack.callback(ledger.close)
 
-    def client(transport: httpx.BaseTransport) -> ShopApiClient:
-        return setup.stack.enter_context(
-            ShopApiClient(REPLAY_BASE_URL, API_KEY, transport=transport)
-        )
+    def client(transport: httpx.BaseTransport) -> Any:
+        base = REPLAY_HOST + setup.dialect.base_path
+        return setup.stack.enter_context(setup.dialect.client(base, transport=transport))
 
-    def losing(call: CallKind) -> CheckoutService:
-        return CheckoutService(transport=client(DropsAnswers(ledger, {call})), store=setup.store)
+    def losing(kind: CallKind) -> CheckoutService:
+        return CheckoutService(transport=client(DropsAnswers(ledger, {kind})), store=setup.store)
 
     def check() -> None:
-        if recording:  # the ledger must tell what the live fake knows
-            assert ledger.calls == setup.fake.calls, (ledger.calls, setup.fake.calls)
-            assert ledger.orders.keys() == setup.fake.orders.keys()
+        if recording:  # the ledger must tell what the live fake knows of money and orders
+            for kind in (CallKind.START_PAYMENT, CallKind.PAYMENT_RESULT):
+                assert ledger.calls[kind] == setup.fake.calls[kind], (
+                    ledger.calls,
+                    setup.fake.calls,
+                )
+            assert sorted(ledger.orders) == sorted(
+                str(o["order"]) for o in setup.fake.orders.values()
+            )
         elif tape.unplayed:
             pytest.fail(
                 f"exchanges {tape.unplayed} of {cassette.name} were not played: the test makes "
@@ -364,13 +485,18 @@ def replay(setup: Setup) -> Rig:
 
     service = CheckoutService(transport=client(ledger), store=setup.store)
     centra: Centra = setup.fake if recording else ledger
-    return Rig("replay", centra, setup.store, service, losing, check)
+    return Rig(f"{setup.dialect.name}_replay", centra, setup.store, service, losing, check)
 
 
-TRANSPORTS: list[TransportKind] = [
-    TransportKind("in_process", in_process),
-    TransportKind("http", http_sync, over_http=True),
-    TransportKind("http_async", http_async, over_http=True),
-    TransportKind("replay", replay, fake=_recordable, replays=True),
-]
-"""Every transport the contract suite runs on; append one to run the suite on it."""
+def _kinds(dialect: Dialect) -> list[TransportKind]:
+    prefix = "" if dialect is SHOP else f"{dialect.name}_"
+    return [
+        TransportKind(f"{prefix}in_process", dialect, in_process),
+        TransportKind(f"{prefix}http", dialect, http_sync, over_http=True),
+        TransportKind(f"{prefix}http_async", dialect, http_async, over_http=True),
+        TransportKind(f"{prefix}replay", dialect, replay, fake=_recordable, replays=True),
+    ]
+
+
+TRANSPORTS: list[TransportKind] = [kind for dialect in DIALECTS for kind in _kinds(dialect)]
+"""Every transport the contract suite runs on: each dialect over each carrier."""

@@ -1,8 +1,10 @@
 """What the integration tests share: stores by spec, the fake served to other processes, workers.
 
-Worker functions live here (not in the test modules) so that ``forkserver`` children import
-them by name. A ``StoreSpec`` is plain data, so each process opens its own store on the same
-SQLite file or PostgreSQL schema.
+Worker functions live here and in ``wire`` (not in the test modules) so that ``forkserver``
+children import them by name. A ``StoreSpec`` is plain data, so each process opens its own
+store on the same SQLite file or PostgreSQL schema. ``PickledFake`` serves a ``FakeCentra`` to
+other processes without HTTP (the fake's own in-process dialect, with its requests pickled);
+``wire`` has what the scenarios over HTTP (``ShopApiClient`` against ``FakeServer``) share.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from multiprocessing.connection import Client, Connection, Listener
@@ -25,6 +28,7 @@ from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.adapters.fake.faults import LostAnswer
 from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
 from orderflow.adapters.stores.sqlite import SQLiteStore
+from orderflow.calls import Call, CallKind
 from orderflow.checkout import Checkout
 from orderflow.commands import ServiceSettings
 from orderflow.errors import CheckoutNotFound, OrderflowError
@@ -50,18 +54,29 @@ class StoreSpec:
     where: str
     schema: str | None = None
 
-    def open(self) -> Store:
+    def open(self, **options: Any) -> Store:
+        """A new store on the spec's database (``options`` go to a PostgreSQL store)."""
         if self.kind == "sqlite":
             return SQLiteStore(self.where)
         from orderflow.adapters.stores.postgres import PostgresStore
 
-        return PostgresStore(self.where, schema=self.schema)
+        return PostgresStore(self.where, schema=self.schema, **options)
 
 
-def close(store: Store) -> None:
+def close(store: Any) -> None:
     closer = getattr(store, "close", None)
     if closer is not None:
         closer()
+
+
+@contextmanager
+def opened(spec: StoreSpec, **options: Any) -> Iterator[Store]:
+    """A store on ``spec``, closed afterwards."""
+    store = spec.open(**options)
+    try:
+        yield store
+    finally:
+        close(store)
 
 
 @contextmanager
@@ -85,15 +100,16 @@ def context() -> ForkServerContext:
     """``forkserver``: children fork from a clean, single-threaded server, preloaded once."""
     ctx = multiprocessing.get_context("forkserver")
     assert isinstance(ctx, ForkServerContext)
-    ctx.set_forkserver_preload(["tests.integration.support"])
+    ctx.set_forkserver_preload(["tests.integration.support", "tests.integration.wire"])
     return ctx
 
 
-# --- the fake, served to other processes ------------------------------------------------------
+# --- the fake, served to other processes without HTTP -----------------------------------------
 
 
-class FakeServer:
-    """Serves one ``FakeCentra.handle`` on a loopback socket (pickled calls, a thread per client).
+class PickledFake:
+    """Serves one ``FakeCentra.serve_shop_api`` on a loopback socket (pickled requests, a
+    thread per client).
 
     A ``LostAnswer`` travels back as itself; ``RemoteCentra`` turns it into the core error, as
     the fake's in-process transport does. Use as a context manager.
@@ -112,7 +128,7 @@ class FakeServer:
         self._accepter = threading.Thread(target=self._accept, daemon=True)
         self._accepter.start()
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> PickledFake:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -153,8 +169,9 @@ class FakeServer:
 
 
 class RemoteCentra(FakeCentra):
-    """The ``Transport`` of a ``FakeServer`` in another process: the fake's own in-process
-    transport (requests built and answers decoded by ``shop_api``), with ``handle`` remote."""
+    """The ``Transport`` of a ``PickledFake`` in another process: the fake's own in-process
+    transport (requests built and answers decoded by ``shop_api``), with ``serve_shop_api``
+    remote."""
 
     def __init__(self, address: tuple[str, int], authkey: bytes) -> None:
         super().__init__()
@@ -167,33 +184,42 @@ class RemoteCentra(FakeCentra):
         path: str,
         body: Any | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> tuple[int, Any]:
+    ) -> Any:
         with self._remote_lock:
             self._remote.send((method, path, body, headers))
             kind, answer = self._remote.recv()
         if kind == "lost":
             raise answer
-        status, data = answer
-        return status, data
+        return answer
+
+    def close(self) -> None:
+        self._remote.close()
 
 
 # --- flows ----------------------------------------------------------------------------------
 
 
-def pending_checkouts(service: CheckoutService, count: int) -> list[Checkout]:
-    """``count`` checkouts through the seed's flow up to ``payment_pending`` (Klarna form)."""
+def pending_checkouts(service: CheckoutService, count: int, threads: int = 4) -> list[Checkout]:
+    """``count`` checkouts through the seed's flow up to ``payment_pending`` (Klarna form),
+    made by ``threads`` threads at once (a set-up, not what a test looks at)."""
     details = seed_details()
-    made = []
-    for _ in range(count):
+
+    def pending(_: int) -> Checkout:
         checkout = service.open()
         service.add_item(checkout.id, SEED_ITEM, 1)
         service.confirm(checkout.id, details)
-        made.append(service.start_payment(checkout.id))
-    return made
+        return service.start_payment(checkout.id)
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(pending, range(count)))
 
 
 def resume(service: CheckoutService, checkout_id: str) -> Checkout:
-    """Drive a checkout from wherever it stopped to ``paid`` along the seed's flow."""
+    """Drive a checkout from wherever it stopped to ``paid`` along the seed's flow.
+
+    A ``confirmed`` checkout starts its payment, also when the marker of a start-payment whose
+    answer was lost is set (the service asks Centra first).
+    """
     for _ in range(10):
         try:
             checkout = service.get(checkout_id)
@@ -265,58 +291,60 @@ def race_worker(
                 outcomes.append(("error", repr(error)))
     finally:
         close(store)
+        transport.close()
     return outcomes, counted.refused
 
 
 KILL_CALLS = {
-    "open": "create_selection",
-    "add_item": "add_item",
-    "confirm": "set_checkout_fields",
-    "start_payment": "start_payment",
-    "complete_payment": "payment_result",
+    "open": CallKind.CREATE_SELECTION,
+    "add_item": CallKind.ADD_ITEM,
+    "confirm": CallKind.SET_CHECKOUT_FIELDS,
+    "start_payment": CallKind.START_PAYMENT,
+    "complete_payment": CallKind.PAYMENT_RESULT,
 }
 """The Centra call each step of the seed's flow makes."""
 
 
-def _die() -> None:
+def die() -> None:
+    """SIGKILL this process: no cleanup, no ``finally``, nothing flushed."""
     os.kill(os.getpid(), signal.SIGKILL)
 
 
 class _KillingTransport:
-    """Forwards to a transport, but dies right before or right after one call."""
+    """Forwards to a transport, but dies right before or right after one kind of call."""
 
-    def __init__(self, inner: RemoteCentra, call: str, when: str) -> None:
+    def __init__(self, inner: RemoteCentra, kind: CallKind, when: str) -> None:
         self._inner = inner
-        self._call = call
+        self._kind = kind
         self._when = when
 
-    def __getattr__(self, name: str) -> Any:
-        forward = getattr(self._inner, name)
-        if name != self._call:
-            return forward
+    def send(self, call: Call[Any]) -> Any:
+        if call.kind is not self._kind:
+            return self._inner.send(call)
+        if self._when == "before_call":
+            die()
+        self._inner.send(call)  # Centra acted; its answer dies with us
+        die()
 
-        def dying(*args: Any) -> Any:
-            if self._when == "before_call":
-                _die()
-            forward(*args)  # Centra acted; its answer dies with us
-            _die()
 
-        return dying
+_CLAIMED_IN = {"start_payment": State.CONFIRMED, "complete_payment": State.PAYMENT_PENDING}
+"""The state a checkout is in when each payment step takes its claim."""
 
 
 class _KillingStore:
-    """Forwards to a store, but dies as soon as it holds a payment-result claim."""
+    """Forwards to a store, but dies as soon as it holds the payment claim of one step."""
 
-    def __init__(self, inner: Store) -> None:
+    def __init__(self, inner: Store, step: str) -> None:
         self._inner = inner
+        self._state = _CLAIMED_IN[step]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     def acquire_claim(self, checkout_id: str, owner: str, now: Any, lease: timedelta) -> Claim:
         claim = self._inner.acquire_claim(checkout_id, owner, now, lease)
-        if claim.owner == owner:
-            _die()
+        if claim.owner == owner and self._inner.load(checkout_id).state is self._state:
+            die()
         return claim
 
 
@@ -333,14 +361,14 @@ def kill_worker(
 
     ``when``: "before_call" (the step's Centra call never leaves), "after_call" (Centra acted,
     the answer is never saved), "after_save" (the step's result is stored: a step boundary),
-    "after_claim" (complete_payment holds the claim, nothing written yet).
+    "after_claim" (start_payment or complete_payment holds the claim, nothing written yet).
     """
     store: Store = spec.open()
     transport: Any = RemoteCentra(address, authkey)
     if when in ("before_call", "after_call"):
         transport = _KillingTransport(transport, KILL_CALLS[step], when)
     if when == "after_claim":
-        store = _KillingStore(store)
+        store = _KillingStore(store, step)
     service = CheckoutService(transport=transport, store=store, settings=settings)
     details = seed_details()
     steps: dict[str, Callable[[], Checkout]] = {
@@ -353,7 +381,7 @@ def kill_worker(
     for name, run in steps.items():
         run()
         if name == step and when == "after_save":
-            _die()
+            die()
     raise AssertionError(f"{step}/{when}: the worker was never killed")
 
 
@@ -366,9 +394,8 @@ def resume_worker(
 ) -> dict[str, Outcome]:
     """Resume each checkout to ``paid`` (the killed workers' claims expire meanwhile)."""
     store = spec.open()
-    service = CheckoutService(
-        transport=RemoteCentra(address, authkey), store=store, settings=settings
-    )
+    transport = RemoteCentra(address, authkey)
+    service = CheckoutService(transport=transport, store=store, settings=settings)
     results: dict[str, Outcome] = {}
     try:
         for checkout_id in checkout_ids:
@@ -378,6 +405,7 @@ def resume_worker(
                 results[checkout_id] = ("error", repr(error))
     finally:
         close(store)
+        transport.close()
     return results
 
 

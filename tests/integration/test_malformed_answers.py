@@ -1,11 +1,13 @@
 """Malformed and unexpected Centra answers into every service command: a core error, never a
-bare one, and the stored checkout unchanged.
+bare one, and the stored checkout unchanged, or Centra's own state taken.
 
 Hypothesis replaces the answer of the one Centra call a command makes (through FakeCentra's
 ``faults`` hook, after the fake acted) with a mutation of the real answer (a field removed or
 given a wrong type) or with something else entirely (HTML, null, a list, a number, an unknown
-action). The only change allowed after a failed payment result is the write-ahead marker
-(``outcome_unknown`` and the posted ``payment_fields``), since Centra may have acted.
+action). The only change allowed after a failed payment call (start-payment or payment result)
+is the write-ahead marker (``outcome_unknown``, and the posted ``payment_fields``), since
+Centra may have acted. A cart change whose answer cannot be read is read back from Centra
+(``ReadSelection``) instead of repeated: the checkout then holds Centra's cart as it is now.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from hypothesis import strategies as st
 from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
 from orderflow.adapters.stores.memory import MemoryStore
+from orderflow.calls import CallKind, ReadSelection
 from orderflow.checkout import Checkout
 from orderflow.errors import CheckoutNotFound, OrderflowError
+from orderflow.flow import State
+from orderflow.selection import SelectionResponse
 from orderflow.service import CheckoutService
 
 HTML = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
@@ -87,21 +92,21 @@ def _mutate(body: Any, walk: list[int], kind: str, value: Any) -> Any:
 
 @attrs.define
 class _Garble:
-    """FakeCentra's ``faults``: replaces the answer of ``endpoint`` (the fake has acted)."""
+    """FakeCentra's ``faults``: replaces the answer of calls of ``kind`` (the fake has acted)."""
 
-    endpoint: str
+    kind: CallKind
     garble: Callable[[int, Any], tuple[int, Any]] | None = None
 
-    def before(self, endpoint: str, method: str, path: str, body: Any) -> None:
+    def before(self, kind: Any, method: str, path: str, body: Any) -> None:
         return None
 
-    def after(self, endpoint: str, status: int, body: Any) -> tuple[int, Any] | None:
-        if endpoint != self.endpoint or self.garble is None:
+    def after(self, kind: Any, status: int, body: Any) -> tuple[int, Any] | None:
+        if kind != self.kind or self.garble is None:
             return None
         return self.garble(status, body)
 
 
-# command -> (the endpoint it calls, set-up to the state it needs, the command)
+# command -> (the call it makes, set-up to the state it needs, the command)
 Setup = Callable[[CheckoutService], Checkout]
 Run = Callable[[CheckoutService, Checkout], Any]
 
@@ -123,35 +128,49 @@ def _pending(service: CheckoutService) -> Checkout:
     return service.start_payment(_confirmed(service).id)
 
 
-COMMANDS: dict[str, tuple[str, Setup, Run]] = {
-    "open": ("create_selection", lambda s: s.open(), lambda s, c: s.open("fresh")),
-    "add_item": ("add_item", _cart, lambda s, c: s.add_item(c.id, SEED_ITEM, 1)),
-    "set_quantity": ("set_quantity", _cart, lambda s, c: s.set_quantity(c.id, c.items[0].line, 2)),
-    "remove_line": ("remove_line", _cart, lambda s, c: s.remove_line(c.id, c.items[0].line)),
-    "apply_voucher": ("apply_voucher", _cart, lambda s, c: s.apply_voucher(c.id, "WELCOME10")),
+K = CallKind
+COMMANDS: dict[str, tuple[CallKind, Setup, Run]] = {
+    "open": (K.CREATE_SELECTION, lambda s: s.open(), lambda s, c: s.open("fresh")),
+    "add_item": (K.ADD_ITEM, _cart, lambda s, c: s.add_item(c.id, SEED_ITEM, 1)),
+    "set_quantity": (K.SET_QUANTITY, _cart, lambda s, c: s.set_quantity(c.id, c.items[0].line, 2)),
+    "remove_line": (K.REMOVE_LINE, _cart, lambda s, c: s.remove_line(c.id, c.items[0].line)),
+    "apply_voucher": (K.APPLY_VOUCHER, _cart, lambda s, c: s.apply_voucher(c.id, "WELCOME10")),
     "remove_voucher": (
-        "remove_voucher",
+        K.REMOVE_VOUCHER,
         _with_voucher,
         lambda s, c: s.remove_voucher(c.id, "WELCOME10"),
     ),
-    "set_country": ("set_country", _cart, lambda s, c: s.set_country(c.id, "NO")),
-    "confirm": ("set_checkout_fields", _cart, lambda s, c: s.confirm(c.id, seed_details())),
-    "start_payment": ("start_payment", _confirmed, lambda s, c: s.start_payment(c.id)),
+    "set_country": (K.SET_COUNTRY, _cart, lambda s, c: s.set_country(c.id, "NO")),
+    "confirm": (K.SET_CHECKOUT_FIELDS, _cart, lambda s, c: s.confirm(c.id, seed_details())),
+    "start_payment": (K.START_PAYMENT, _confirmed, lambda s, c: s.start_payment(c.id)),
     "complete_payment": (
-        "payment_result",
+        K.PAYMENT_RESULT,
         _pending,
         lambda s, c: s.complete_payment(c.id, SEED_PAYMENT_FIELDS),
     ),
-    "reconcile": ("read_receipt", _pending, lambda s, c: s.reconcile(c.id)),
+    "reconcile": (K.READ_SELECTION, _pending, lambda s, c: s.reconcile(c.id)),
 }
+CART_CHANGES = frozenset(
+    {"add_item", "set_quantity", "remove_line", "apply_voucher", "remove_voucher", "set_country"}
+)
+"""The commands whose unreadable answer is read back from Centra instead of repeated."""
+MARKED_BY = {"start_payment": K.START_PAYMENT, "complete_payment": K.PAYMENT_RESULT}
+"""The commands that may leave their write-ahead marker, and the marker."""
 
 
-def _attempt(
-    command: str, garble: Callable[[int, Any], tuple[int, Any]]
-) -> tuple[BaseException | None, Checkout, Checkout | None]:
-    """Run ``command`` with its answer garbled: (what it raised, before, stored after)."""
-    endpoint, setup, run = COMMANDS[command]
-    faults = _Garble(endpoint)
+@attrs.frozen
+class _Attempt:
+    raised: BaseException | None
+    before: Checkout
+    after: Checkout | None
+    centra: SelectionResponse | None  # Centra's cart after the command, read in process
+
+
+def _attempt(command: str, garble: Callable[[int, Any], tuple[int, Any]]) -> _Attempt:
+    """Run ``command`` with its answer garbled: what it raised, the checkout before, stored
+    after, and Centra's cart after."""
+    kind, setup, run = COMMANDS[command]
+    faults = _Garble(kind)
     fake = FakeCentra.seeded(faults=faults)
     store = MemoryStore()
     service = CheckoutService(transport=fake, store=store)
@@ -167,7 +186,10 @@ def _attempt(
         after: Checkout | None = store.load(checkout_id)
     except CheckoutNotFound:
         after = None
-    return raised, before, after
+    faults.garble = None
+    centra = fake.send(ReadSelection(before.selection_id or ""))
+    cart = centra if isinstance(centra, SelectionResponse) else None
+    return _Attempt(raised, before, after, cart)
 
 
 def _assert_unchanged(command: str, before: Checkout, after: Checkout | None) -> None:
@@ -175,9 +197,9 @@ def _assert_unchanged(command: str, before: Checkout, after: Checkout | None) ->
         assert after is None
         return
     assert after is not None
-    if command == "complete_payment":
+    if command in MARKED_BY:
         # The write-ahead marker may stay: Centra may have made the order.
-        assert after.outcome_unknown in (None, "payment_result")
+        assert after.outcome_unknown in (None, MARKED_BY[command])
         after = attrs.evolve(
             after,
             outcome_unknown=before.outcome_unknown,
@@ -185,6 +207,20 @@ def _assert_unchanged(command: str, before: Checkout, after: Checkout | None) ->
             version=before.version,
         )
     assert after == before
+
+
+def _assert_unchanged_or_taken(command: str, attempt: _Attempt) -> None:
+    """A core error and nothing changed; or, for a cart change, Centra's cart taken."""
+    if attempt.raised is not None:
+        assert isinstance(attempt.raised, OrderflowError)
+        _assert_unchanged(command, attempt.before, attempt.after)
+        return
+    assert command in CART_CHANGES, f"{command} took an answer that is not one"
+    after = attempt.after
+    assert after is not None and after.state is State.SELECTION
+    assert after.cart == attempt.centra  # read back, not repeated: Centra's cart as it is
+    assert after.history[:-1] == attempt.before.history
+    assert after.history[-1].event == command
 
 
 EXAMPLES = settings(
@@ -195,12 +231,10 @@ EXAMPLES = settings(
 @pytest.mark.parametrize("command", list(COMMANDS))
 @EXAMPLES
 @given(status=OK_STATUSES, answer=NOT_AN_ANSWER)
-def test_an_answer_that_is_not_one_gives_a_core_error_and_changes_nothing(
+def test_an_answer_that_is_not_one_gives_a_core_error_and_changes_nothing_or_is_read_back(
     command: str, status: int, answer: Any
 ) -> None:
-    raised, before, after = _attempt(command, lambda _status, _body: (status, answer))
-    assert isinstance(raised, OrderflowError)
-    _assert_unchanged(command, before, after)
+    _assert_unchanged_or_taken(command, _attempt(command, lambda _s, _b: (status, answer)))
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
@@ -210,11 +244,9 @@ def test_a_mutated_answer_gives_a_core_error_and_changes_nothing_or_is_taken(
     command: str, status: int, mutation: tuple[str, list[int], Any]
 ) -> None:
     kind, walk, value = mutation
-    raised, before, after = _attempt(
-        command, lambda _status, body: (status, _mutate(body, walk, kind, value))
-    )
-    if raised is not None:
-        _assert_unchanged(command, before, after)
+    attempt = _attempt(command, lambda _status, body: (status, _mutate(body, walk, kind, value)))
+    if attempt.raised is not None:
+        _assert_unchanged_or_taken(command, attempt)
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
@@ -230,6 +262,6 @@ def test_a_malformed_error_answer_gives_a_core_error_and_changes_nothing(
             return status, _mutate(errors, walk, kind, value)
         return status, answer
 
-    raised, before, after = _attempt(command, garble)
-    if raised is not None:
-        _assert_unchanged(command, before, after)
+    attempt = _attempt(command, garble)
+    if attempt.raised is not None:
+        _assert_unchanged_or_taken(command, attempt)

@@ -2,7 +2,7 @@
 
 16 threads in one process, and separately 8 processes, each complete the payment of the
 same 200 checkouts in the same order, on SQLite and on PostgreSQL. The fake (in this process)
-counts the payment results per selection.
+counts the payment results per selection (``FaultPlan.reached``, by ``CallKind``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ import pytest
 from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.adapters.fake.faults import FaultPlan
 from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS
+from orderflow.calls import CallKind
 from orderflow.checkout import Checkout
 from orderflow.flow import State
 from orderflow.ports import Store
 from orderflow.service import CheckoutService
 from tests.integration import support
-from tests.integration.support import RACE_SETTINGS, FakeServer, Outcome, StoreSpec
+from tests.integration.support import RACE_SETTINGS, Outcome, PickledFake, StoreSpec
+from tests.integration.tally import Tally, tally
 
 CHECKOUTS = 200
 THREADS = 16
@@ -31,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 def _world(spec: StoreSpec) -> tuple[FakeCentra, FaultPlan, Store, list[Checkout]]:
     # Latency at the payment result widens the window in which the racers overlap.
-    plan = FaultPlan(seed=2026).latency("payment_result", 0.001, 0.004)
+    plan = FaultPlan(seed=2026).latency(CallKind.PAYMENT_RESULT, 0.001, 0.004)
     fake = FakeCentra.seeded(stock={SEED_ITEM: 10 * CHECKOUTS}, faults=plan)
     store = spec.open()
     service = CheckoutService(transport=fake, store=store, settings=RACE_SETTINGS)
@@ -55,14 +57,23 @@ def _assert_one_order_each(
     store: Store,
     checkouts: list[Checkout],
     outcomes: list[list[Outcome]],
+    counted: Tally,
 ) -> None:
+    for checkout in checkouts:
+        stored = store.load(checkout.id)
+        order = fake.orders.get(checkout.selection_id or "")
+        counted.run(
+            lost=order is None or stored.order != order["order"],
+            doubled=plan.reached[CallKind.PAYMENT_RESULT, checkout.selection_id] > 1,
+        )
+    assert (counted.lost, counted.doubled) == (0, 0), str(counted)
     errors = [o for caller in outcomes for o in caller if o[0] == "error"]
     assert errors == []
-    assert fake.calls["payment_result"] == len(checkouts)
+    assert fake.calls[CallKind.PAYMENT_RESULT] == len(checkouts)
     assert len(fake.orders) == len(checkouts)
     for index, checkout in enumerate(checkouts):
         assert checkout.selection_id is not None
-        assert plan.reached["payment_result", checkout.selection_id] == 1
+        assert plan.reached[CallKind.PAYMENT_RESULT, checkout.selection_id] == 1
         order = fake.orders[checkout.selection_id]["order"]
         assert {caller[index] for caller in outcomes} == {("order", order)}
         stored = store.load(checkout.id)
@@ -73,6 +84,11 @@ def _assert_one_order_each(
 def test_payment_result_reaches_centra_once_per_checkout_when_16_threads_race(
     store_spec: StoreSpec,
 ) -> None:
+    with tally("complete_payment, 16 threads x 200 checkouts", store_spec) as counts:
+        _race_threads(store_spec, counts)
+
+
+def _race_threads(store_spec: StoreSpec, counts: Tally) -> None:
     fake, plan, store, checkouts = _world(store_spec)
     ids = [c.id for c in checkouts]
     counted = support.ClaimCounter(store)
@@ -95,7 +111,7 @@ def test_payment_result_reaches_centra_once_per_checkout_when_16_threads_race(
         thread.join()
     try:
         assert all(len(caller) == CHECKOUTS for caller in outcomes)
-        _assert_one_order_each(fake, plan, store, checkouts, outcomes)
+        _assert_one_order_each(fake, plan, store, checkouts, outcomes, counts)
         assert counted.refused > 0  # the racers really overlapped
     finally:
         support.close(store)
@@ -104,12 +120,17 @@ def test_payment_result_reaches_centra_once_per_checkout_when_16_threads_race(
 def test_payment_result_reaches_centra_once_per_checkout_when_8_processes_race(
     store_spec: StoreSpec,
 ) -> None:
+    with tally("complete_payment, 8 processes x 200 checkouts", store_spec) as counts:
+        _race_processes(store_spec, counts)
+
+
+def _race_processes(store_spec: StoreSpec, counts: Tally) -> None:
     fake, plan, store, checkouts = _world(store_spec)
     ids = [c.id for c in checkouts]
     ctx = support.context()
     start = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
-    with FakeServer(fake) as server:
+    with PickledFake(fake) as server:
         racers = [
             ctx.Process(
                 target=support.report,
@@ -135,7 +156,7 @@ def test_payment_result_reaches_centra_once_per_checkout_when_8_processes_race(
         assert [r for r in reported if r[1] != "ok"] == []
         outcomes = [outcome for _, _, (outcome, _) in sorted(reported)]
         assert all(len(caller) == CHECKOUTS for caller in outcomes)
-        _assert_one_order_each(fake, plan, store, checkouts, outcomes)
+        _assert_one_order_each(fake, plan, store, checkouts, outcomes, counts)
         assert sum(refused for _, _, (_, refused) in reported) > 0  # they really overlapped
     finally:
         support.close(store)

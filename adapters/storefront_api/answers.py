@@ -1,0 +1,279 @@
+"""How the Storefront API answers, decoded into the core's types. Pure (no httpx).
+
+An answer is a GraphQL envelope ``{data, errors?, extensions: {token, traceId}}``. Its statuses
+have been through the error table already (``orderflow.adapters.http.table``); then:
+
+- A status the table leaves to the dialect (4xx): 401 and 403 are ``AuthenticationFailed``
+  (the token was refused), any other a ``CentraError`` with the errors' messages.
+- ``errors`` without a ``path`` (the document, the operation or the variables were refused
+  before anything ran): ``CentraError`` 400 naming ``query``. Nothing was done, so this is a
+  refusal for a money call too.
+- ``errors`` with a ``path`` (a field failed while running: Centra may have acted): the table's
+  ``FAILING`` outcome, ``OutcomeUnknown`` for a call that moves money and ``CentraUnavailable``
+  for another, unless the answer shows an order anyway (then it is the order).
+- ``userErrors`` in the payload: the refusal a REST dialect gives (``wire.refusal``), decoded as
+  every dialect decodes it: a decline naming ``paymentMethod`` is a ``FailedAction``, out of
+  stock an ``OutOfStock`` with the cart as it is now, any other a ``CentraError`` 400 with
+  ``{path: message}``.
+- The data: the payload's object in the REST shape (``wire``), decoded by the shared decoders.
+
+Every decoded answer carries ``extensions.token`` (``token``), and so does every ``CentraError``
+raised from an answer (``error.token``): the service keeps the newest.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
+
+from orderflow.adapters.http import answers, table
+from orderflow.adapters.http.table import Outcome
+from orderflow.adapters.storefront_api import wire
+from orderflow.errors import (
+    AuthenticationFailed,
+    CentraError,
+    FieldProblem,
+    OrderflowError,
+    PayloadError,
+)
+from orderflow.payment import PaymentAction
+from orderflow.receipt import Receipt
+from orderflow.selection import SelectionResponse
+
+__all__ = [
+    "AUTH_HINT",
+    "decode_action",
+    "decode_cart",
+    "decode_created",
+    "decode_payment_result",
+    "decode_read",
+]
+
+T = TypeVar("T")
+
+AUTH_HINT: Final = (
+    "the Storefront API refused the token (Authorization: Bearer): check the shared "
+    "session-mode token, or start a new session"
+)
+_Data = Mapping[str, Any]
+
+
+class _Envelope:
+    """An answer's ``data``, ``token`` and the messages of the fields that failed."""
+
+    def __init__(self, data: _Data, token: str | None, failed: list[str]):
+        self.data = data
+        self.token = token
+        self.failed = failed
+
+    def field(self, name: str) -> _Data:
+        value = self.data.get(name)
+        if not isinstance(value, Mapping):
+            raise _malformed(f"no `{name}` in the answer's data")
+        return value
+
+
+def _malformed(problem: str) -> PayloadError:
+    return PayloadError("answer", [FieldProblem("$.data", problem)])
+
+
+def _messages(errors: Any) -> list[str]:
+    if not isinstance(errors, list):
+        return []
+    return [str(e.get("message")) if isinstance(e, Mapping) else str(e) for e in errors]
+
+
+def _opened(label: str, status: int, body: Any) -> _Envelope:
+    """The envelope of an answer, or the refusal its status or request errors say."""
+    if not isinstance(body, Mapping):
+        raise PayloadError("answer", [FieldProblem("$", "not a GraphQL answer (a JSON object)")])
+    token = body.get("extensions")
+    token = token.get("token") if isinstance(token, Mapping) else None
+    token = token if isinstance(token, str) else None
+    errors = body.get("errors")
+    said = "; ".join(_messages(errors)) or table.message_of(body)
+    if not 200 <= status < 300:
+        if isinstance(body.get("errors"), Mapping):  # a REST error body (a proxy, a gateway)
+            answers.raise_refusal(label, status, body, auth_hint=AUTH_HINT)
+        if status in (401, 403):
+            hint = f"{AUTH_HINT} ({said})" if said else AUTH_HINT
+            raise AuthenticationFailed(status, {"token": "refused"}, hint, endpoint=label)
+        raise CentraError(status, {"request": said or "refused"}, said, endpoint=label)
+    ran = [e for e in errors if isinstance(e, Mapping) and e.get("path")] if errors else []
+    if errors and not ran:
+        raise CentraError(400, {"query": said or "refused"}, said, endpoint=label)
+    data = body.get("data")
+    if not isinstance(data, Mapping):
+        if ran:
+            return _Envelope({}, token, _messages(ran))
+        raise _malformed("no data")
+    return _Envelope(data, token, _messages(ran))
+
+
+def _failing(label: str, moves_money: bool, envelope: _Envelope) -> OrderflowError:
+    reason = "GraphQL errors while running: " + "; ".join(envelope.failed)
+    failure = table.error(Outcome.FAILING, endpoint=label, moves_money=moves_money, reason=reason)
+    assert failure is not None
+    return failure
+
+
+def _kept_token(decode: Callable[..., T]) -> Callable[..., T]:
+    """``decode``, with the answer's token (``extensions.token``) set on the ``CentraError`` it
+    raises, unless it has one."""
+
+    @functools.wraps(decode)
+    def decoded(*args: Any, **kwargs: Any) -> T:
+        try:
+            return decode(*args, **kwargs)
+        except CentraError as error:
+            body = args[2] if len(args) > 2 else kwargs.get("body")
+            extensions = body.get("extensions") if isinstance(body, Mapping) else None
+            token = extensions.get("token") if isinstance(extensions, Mapping) else None
+            if isinstance(token, str) and getattr(error, "token", None) is None:
+                error.token = token
+            raise
+
+    return decoded
+
+
+def _problems(payload: _Data) -> list[Mapping[str, Any]]:
+    found = payload.get("userErrors")
+    return [e for e in found if isinstance(e, Mapping)] if isinstance(found, list) else []
+
+
+def _cart_of(payload: _Data, token: str | None) -> dict[str, Any] | None:
+    shown = payload.get("selection")
+    return wire.cart(shown, token) if isinstance(shown, Mapping) else None
+
+
+def _same(label: str, selection: str | None, shown: Mapping[str, Any]) -> None:
+    got = shown.get("id")
+    if selection is not None and got != selection:
+        raise AuthenticationFailed(
+            401,
+            {"token": f"stands for selection {got}, not {selection}"},
+            "the session token no longer stands for this selection (it expired or was replaced)",
+            endpoint=label,
+        )
+
+
+# --- the decoders: (label, status, body), each through the shared REST decoders ---------------
+
+
+@_kept_token
+def decode_created(label: str, status: int, body: Any, *, field: str) -> SelectionResponse:
+    """A new session's selection (``selection``, or a ``setCountryState`` payload)."""
+    envelope = _opened(label, status, body)
+    if envelope.failed:
+        raise _failing(label, False, envelope)
+    if field == "selection":
+        shown: Any = envelope.data.get("selection")
+    else:
+        payload = envelope.field(field)
+        problems = _problems(payload)
+        if problems:
+            code, rest = wire.refusal(problems, _cart_of(payload, envelope.token), envelope.token)
+            return answers.decode_selection(label, code, rest, auth_hint=AUTH_HINT)
+        shown = payload.get("selection")
+    if not isinstance(shown, Mapping) or not isinstance(shown.get("id"), str):
+        raise _malformed("no selection with an id")
+    return answers.decode_selection(label, 200, wire.cart(shown, envelope.token))
+
+
+@_kept_token
+def decode_cart(
+    label: str, status: int, body: Any, *, field: str, selection: str | None
+) -> SelectionResponse:
+    """A cart change's payload: the selection, or its refusal. Out of stock in Centra's
+    aggressive mode, when part of the change was left out, is the cart with its
+    ``unavailable`` list, as the REST dialects answer it."""
+    envelope = _opened(label, status, body)
+    if envelope.failed:
+        raise _failing(label, False, envelope)
+    payload = envelope.field(field)
+    problems = _problems(payload)
+    cart = _cart_of(payload, envelope.token)
+    shown = payload.get("selection")
+    if problems:
+        left = wire.unavailable(problems)
+        partly = left and any(entry.get("available") for entry in left)
+        if cart is not None and partly and len(wire.stock_problems(problems)) == len(problems):
+            assert isinstance(shown, Mapping)
+            _same(label, selection, shown)
+            return answers.decode_selection(label, 200, {**cart, "unavailable": left})
+        code, rest = wire.refusal(problems, cart, envelope.token)
+        return answers.decode_selection(label, code, rest, auth_hint=AUTH_HINT)
+    if cart is None or not isinstance(shown, Mapping):
+        raise _malformed(f"no `{field}.selection`")
+    _same(label, selection, shown)
+    return answers.decode_selection(label, 200, cart)
+
+
+@_kept_token
+def decode_read(
+    label: str, status: int, body: Any, *, selection: str
+) -> SelectionResponse | Receipt:
+    """Reading the selection: the session's latest order once the selection became it, else
+    the selection (which must still be the one the service holds)."""
+    envelope = _opened(label, status, body)
+    if envelope.failed:
+        raise _failing(label, False, envelope)
+    order, shown = envelope.data.get("order"), envelope.data.get("selection")
+    became = not isinstance(shown, Mapping) or shown.get("id") != selection
+    if isinstance(order, Mapping) and became:
+        return answers.decode_selection_or_order(label, 200, wire.receipt(order, envelope.token))
+    if not isinstance(shown, Mapping):
+        raise _malformed("no `selection`")
+    _same(label, selection, shown)
+    return answers.decode_selection_or_order(label, 200, wire.cart(shown, envelope.token))
+
+
+def _order_shown(payload: Any, *path: str) -> Mapping[str, Any] | None:
+    for key in path:
+        payload = payload.get(key) if isinstance(payload, Mapping) else None
+    order = payload
+    if isinstance(order, Mapping) and order.get("number") is not None:
+        return order
+    return None
+
+
+@_kept_token
+def decode_action(label: str, status: int, body: Any) -> PaymentAction:
+    """Starting the payment (``paymentInstructions``): one action, a decline, or a refusal."""
+    envelope = _opened(label, status, body)
+    payload = envelope.data.get("paymentInstructions")
+    if envelope.failed:
+        order = _order_shown(payload, "action", "order")
+        if order is None:
+            raise _failing(label, True, envelope)
+        success = {**wire.receipt(order, envelope.token), "action": "success"}
+        return answers.decode_action(label, 200, success, auth_hint=AUTH_HINT)
+    payload = envelope.field("paymentInstructions")
+    problems = _problems(payload)
+    if problems:
+        code, rest = wire.refusal(problems, _cart_of(payload, envelope.token), envelope.token)
+        return answers.decode_action(label, code, rest, auth_hint=AUTH_HINT)
+    shown = payload.get("action")
+    if not isinstance(shown, Mapping):
+        raise _malformed("neither an action nor userErrors")
+    return answers.decode_action(label, 200, wire.action(shown, envelope.token))
+
+
+@_kept_token
+def decode_payment_result(label: str, status: int, body: Any) -> Receipt | PaymentAction:
+    """The payment result (``paymentResult``): the order, a decline, or a refusal. A ``FAILED``
+    result without ``userErrors`` is a decline."""
+    envelope = _opened(label, status, body)
+    payload = envelope.data.get("paymentResult")
+    order = _order_shown(payload, "order")
+    if envelope.failed and order is None:
+        raise _failing(label, True, envelope)
+    if order is not None:
+        return answers.decode_payment_result(label, 200, wire.receipt(order, envelope.token))
+    payload = envelope.field("paymentResult")
+    problems = _problems(payload) or [{"message": "failed", "path": ["paymentMethod"]}]
+    if payload.get("type") == "SUCCESS":
+        raise _malformed("a SUCCESS without its order")
+    code, rest = wire.refusal(problems, _cart_of(payload, envelope.token), envelope.token)
+    return answers.decode_payment_result(label, code, rest, auth_hint=AUTH_HINT)
