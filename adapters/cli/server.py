@@ -12,14 +12,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add ``fake-server`` to the ``orderflow`` command."""
     server = commands.add_parser(
         "fake-server",
-        help="serve a fake Centra (the seed's shop) as the Shop API over HTTP",
+        help="serve a fake Centra (the seed's shop) over HTTP in every dialect",
         description="Serve an in-memory Centra with the seed's shop over HTTP until "
-        "interrupted; the first line printed is the Shop API's base URL.",
+        "interrupted, one shared state behind Centra's Shop API, Checkout API and Storefront "
+        "API (GraphQL); the first lines printed are each dialect's base URL, the Shop API's "
+        "first.",
     )
     server.add_argument("--host", default="127.0.0.1", help="address to listen on")
     server.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
     server.add_argument(
-        "--api-key", metavar="KEY", help="require this API-Authorization key (default: any)"
+        "--api-key",
+        metavar="KEY",
+        help="require this key: the Shop API's API-Authorization, the Checkout API's bearer "
+        "secret, the Storefront API's shared token (default: any)",
     )
     server.add_argument(
         "--webhook-url",

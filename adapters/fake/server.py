@@ -57,6 +57,8 @@ MAX_BODY = 1024 * 1024
 
 _PREFIX = dialect.BASE_PATH.rstrip("/")
 _CHECKOUT_PREFIX = checkout_api.BASE_PATH.rstrip("/")
+GRAPHQL_PATH = "/graphql"
+"""Where the Storefront API (GraphQL) is served."""
 _JSON = "application/json"
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CHUNK = 256 * 1024
@@ -119,11 +121,20 @@ def _respond(fake: FakeCentra, scope: Scope, body: bytes | None) -> Answer:
     raw = scope.get("raw_path")
     path = raw.decode("latin-1") if raw else scope["path"]
     path = path.partition("?")[0]
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    if path.rstrip("/") == GRAPHQL_PATH:
+        if body is None:
+            return Answer(413, {"errors": [{"message": f"larger than {MAX_BODY} bytes"}]})
+        # Imported on first use: graphql-core costs ~100 ms to import.
+        from orderflow.adapters.fake.storefront.app import answer_graphql
+
+        return answer_graphql(fake, body, headers)
     base = next(
         (b for b in (_PREFIX, _CHECKOUT_PREFIX) if path == b or path.startswith(b + "/")), None
     )
     if base is None:
-        return Answer(404, {"errors": {"path": f"not under {_PREFIX} or {_CHECKOUT_PREFIX}"}})
+        under = f"{_PREFIX}, {_CHECKOUT_PREFIX} or {GRAPHQL_PATH}"
+        return Answer(404, {"errors": {"path": f"not under {under}"}})
     problem = _path_problem(path)
     if problem is not None:
         return Answer(400, {"errors": {"path": problem}})
@@ -139,7 +150,6 @@ def _respond(fake: FakeCentra, scope: Scope, body: bytes | None) -> Answer:
             return Answer(400, {"errors": {"body": "nested too deeply"}})
         except ValueError as error:
             return Answer(400, {"errors": {"body": f"not valid JSON: {error}"}})
-    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
     serve = fake.serve_shop_api if base == _PREFIX else fake.serve_checkout_api
     return Answer.of(serve(scope["method"], path[len(base) :] or "/", data, headers))
 
@@ -284,10 +294,14 @@ def base_url(sock: socket.socket) -> str:
 
 def base_urls(sock: socket.socket, mounts: Sequence[Mount] = ()) -> dict[str, str]:
     """Each dialect's base URL served on a bound socket, by dialect: the Shop API first, the
-    Checkout API second, then each of ``mounts``."""
+    Checkout API second, the Storefront API (GraphQL) third, then each of ``mounts``."""
     shop = base_url(sock)
     root = shop.removesuffix(dialect.BASE_PATH)
-    urls = {"Shop API": shop, "Checkout API": root + checkout_api.BASE_PATH}
+    urls = {
+        "Shop API": shop,
+        "Checkout API": root + checkout_api.BASE_PATH,
+        "Storefront API": root + GRAPHQL_PATH,
+    }
     urls.update((m.name, root + m.path) for m in mounts)
     return urls
 

@@ -346,7 +346,12 @@ def test_the_listening_socket_is_tcp_with_nodelay_and_names_each_dialects_base_u
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     with FakeServer(FakeCentra.seeded()) as served:
         checkout = served.base_url.removesuffix(dialect.BASE_PATH) + "/api/checkout"
-        assert served.base_urls == {"Shop API": served.base_url, "Checkout API": checkout}
+        graphql = served.base_url.removesuffix(dialect.BASE_PATH) + "/graphql"
+        assert served.base_urls == {
+            "Shop API": served.base_url,
+            "Checkout API": checkout,
+            "Storefront API": graphql,
+        }
         assert served.base_url.endswith(dialect.BASE_PATH)
 
 

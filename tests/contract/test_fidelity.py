@@ -26,6 +26,21 @@ from tests.contract.transports import Rig
 ADYEN_CARD = {"paymentMethod": {"type": "scheme", "encryptedCardNumber": "test_4111"}}
 
 
+def rest_only(rig: Rig, why: str) -> None:
+    """Skip a behaviour that only Centra's REST dialects have: the Storefront API's schema has
+    no field or type for it (docs/fidelity.md says which)."""
+    if rig.name.startswith("storefront"):
+        pytest.skip(f"not in the Storefront API's schema: {why}")
+
+
+def statuses(rig: Rig, rest: tuple[str, str]) -> tuple[str, str]:
+    """An order status as the rig's dialect names it: the REST dialects' ``untouched``/
+    ``Pending``, the Storefront API's ``PENDING``/``Pending``."""
+    if rig.name.startswith("storefront"):
+        return (rest[1].upper(), rest[1])
+    return rest
+
+
 def confirmed(rig: Rig, method: str, **details: object) -> Checkout:
     checkout = rig.service.open()
     rig.service.add_item(checkout.id, SEED_ITEM, 1)
@@ -57,6 +72,8 @@ def test_each_documented_action_kind_waits_for_the_shopper(
     action: type[PaymentAction],
     form_type: str | None,
 ) -> None:
+    if action is ExternalAction:
+        rest_only(rig, "no PaymentAction type for the External Payment plugin's action")
     started = rig.service.start_payment(confirmed(rig, method, **details).id)
     assert started.state is State.PAYMENT_PENDING
     assert type(started.payment_action) is action
@@ -89,6 +106,7 @@ def test_adyens_nested_return_fields_are_posted_unchanged_and_pay(rig: Rig) -> N
 def test_klarna_payments_posts_its_authorization_token_and_keeps_the_redirect_url(
     rig: Rig,
 ) -> None:
+    rest_only(rig, "no paymentMethodData on Order")
     checkout = confirmed(rig, "klarna-payments")
     rig.service.start_payment(checkout.id)
     paid = rig.service.complete_payment(checkout.id, {"authorization_token": "auth-1"})
@@ -102,7 +120,9 @@ def test_a_held_qliro_order_is_paid_with_an_empty_return_and_its_status_kept(rig
     rig.service.start_payment(checkout.id)
     paid = rig.service.complete_payment(checkout.id, {})
     assert paid.state is State.PAID and paid.receipt is not None
-    assert (paid.receipt.status, paid.receipt.status_description) == ("untouched", "Pending")
+    assert (paid.receipt.status, paid.receipt.status_description) == statuses(
+        rig, ("untouched", "Pending")
+    )
     assert len(rig.fake.orders) == 1
 
 
@@ -112,12 +132,15 @@ def test_an_order_confirmed_at_once_keeps_its_status_on_the_receipt(rig: Rig) ->
     rig.service.start_payment(checkout.id)
     paid = rig.service.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
     assert paid.receipt is not None
-    assert (paid.receipt.status, paid.receipt.status_description) == ("progress", "Confirmed")
+    assert (paid.receipt.status, paid.receipt.status_description) == statuses(
+        rig, ("progress", "Confirmed")
+    )
     assert "order" in paid.history[-1].detail
 
 
 @pytest.mark.fake(vouchers_as="object")
 def test_vouchers_keyed_by_code_decode_on_the_cart_and_the_order(rig: Rig) -> None:
+    rest_only(rig, "the REST answers' voucher shapes (GraphQL has its own list)")
     checkout = rig.service.open()
     rig.service.add_item(checkout.id, SEED_ITEM, 1)
     discounted = rig.service.apply_voucher(checkout.id, "WELCOME10")
@@ -144,6 +167,7 @@ def test_an_aggressive_cart_answer_keeps_what_was_unavailable(rig: Rig) -> None:
 def test_a_payment_result_cancelled_for_stock_goes_back_to_the_cart_keeping_the_cancellation(
     rig: Rig,
 ) -> None:
+    rest_only(rig, "no cancellation on PaymentResultFailedPayload")
     checkout = confirmed(rig, "stripe-checkout")
     rig.service.start_payment(checkout.id)
     rig.fake.stock[SEED_ITEM] = 0

@@ -6,7 +6,8 @@ blocking facade over ``AsyncCheckoutService``), the Centra behind it (``fake``: 
 second service on the same store whose call of that kind reaches Centra but whose answer never
 comes back.
 
-A dialect (``DIALECTS``: Centra's Shop API, its Checkout API) says how its clients are built,
+A dialect (``DIALECTS``: Centra's Shop API, its Checkout API, its Storefront API over GraphQL)
+says how its clients are built,
 where it is served, and which call a request is. A carrier says how the client reaches the
 fake: ``in_process`` (the Shop API: ``FakeCentra`` itself; another dialect: its client over an
 ``httpx.MockTransport`` into the fake's front), ``http`` and ``http_async`` (the client against
@@ -43,6 +44,7 @@ from orderflow.adapters.replay.cassette import CassetteError
 from orderflow.adapters.replay.transport import ReplayTransport
 from orderflow.adapters.shop_api import dialect as shop_dialect
 from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
+from orderflow.adapters.storefront_api import AsyncStorefrontApiClient, StorefrontApiClient
 from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.calls import CallKind
 from orderflow.clock import ManualClock
@@ -99,7 +101,7 @@ class Rig:
 Headers = Mapping[str, str]
 
 
-def _shop_kind(method: str, path: str, headers: Headers) -> CallKind | None:
+def _shop_kind(method: str, path: str, headers: Headers, body: bytes) -> CallKind | None:
     found = shop_dialect.match(method, path)
     return found[0].kind if found is not None else None
 
@@ -107,7 +109,7 @@ def _shop_kind(method: str, path: str, headers: Headers) -> CallKind | None:
 _CHECKOUT_KINDS = {route.name: route for route in checkout_dialect.ROUTES}
 
 
-def _checkout_kind(method: str, path: str, headers: Headers) -> CallKind | None:
+def _checkout_kind(method: str, path: str, headers: Headers, body: bytes) -> CallKind | None:
     if method == "GET" and path.rstrip("/") == "/selection":
         token = {k.lower(): v for k, v in headers.items()}.get("api-token")
         return CallKind.READ_SELECTION if token else CallKind.CREATE_SELECTION
@@ -123,6 +125,35 @@ def _checkout_kind(method: str, path: str, headers: Headers) -> CallKind | None:
     return None
 
 
+_GRAPHQL_KINDS = {
+    "Selection": CallKind.CREATE_SELECTION,
+    "ReadSelection": CallKind.READ_SELECTION,
+    "SetCountry": CallKind.SET_COUNTRY,
+    "AddItem": CallKind.ADD_ITEM,
+    "UpdateLine": CallKind.SET_QUANTITY,
+    "DeleteLine": CallKind.REMOVE_LINE,
+    "AddVoucher": CallKind.APPLY_VOUCHER,
+    "RemoveVoucher": CallKind.REMOVE_VOUCHER,
+    "SetAddress": CallKind.SET_CHECKOUT_FIELDS,
+    "PaymentInstructions": CallKind.START_PAYMENT,
+    "PaymentResult": CallKind.PAYMENT_RESULT,
+}
+
+
+def _graphql_kind(method: str, path: str, headers: Headers, body: bytes) -> CallKind | None:
+    try:
+        operation = json.loads(body or b"{}").get("operationName")
+    except ValueError:
+        return None
+    return _GRAPHQL_KINDS.get(operation) if isinstance(operation, str) else None
+
+
+def _graphql_serve(fake: FakeCentra, method: str, path: str, body: Any, headers: Headers) -> Any:
+    from orderflow.adapters.fake.storefront.app import answer_graphql
+
+    return answer_graphql(fake, json.dumps(body).encode(), headers)
+
+
 @attrs.frozen
 class Dialect:
     """One of Centra's dialects as the suite drives it."""
@@ -131,7 +162,7 @@ class Dialect:
     base_path: str
     sync_client: Callable[..., Any]
     async_client: Callable[..., Any]
-    kind_of: Callable[[str, str, Headers], CallKind | None]
+    kind_of: Callable[[str, str, Headers, bytes], CallKind | None]
     serve: Callable[[FakeCentra, str, str, Any, Headers], Any]
     cassettes: Path
 
@@ -160,7 +191,16 @@ CHECKOUT = Dialect(
     lambda fake, method, path, body, headers: fake.serve_checkout_api(method, path, body, headers),
     CONTRACT_CASSETTES / "checkout",
 )
-DIALECTS = (SHOP, CHECKOUT)
+STOREFRONT = Dialect(
+    "storefront",
+    "/graphql",
+    StorefrontApiClient,
+    AsyncStorefrontApiClient,
+    _graphql_kind,
+    _graphql_serve,
+    CONTRACT_CASSETTES / "storefront",
+)
+DIALECTS = (SHOP, CHECKOUT, STOREFRONT)
 
 
 # --- what a factory gets ----------------------------------------------------------------------
@@ -230,12 +270,13 @@ class Switchboard:
         """Lose the answer of the next request of ``kind`` (after the fake acted)."""
         self._lose.add(kind)
 
-    def _kind(self, scope: Scope) -> CallKind | None:
+    def _kind(self, scope: Scope, body: bytes) -> CallKind | None:
         path = scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         for dialect in DIALECTS:
-            if path.startswith(dialect.base_path + "/"):
-                return dialect.kind_of(scope["method"], path[len(dialect.base_path) :], headers)
+            if path == dialect.base_path or path.startswith(dialect.base_path + "/"):
+                rest = path[len(dialect.base_path) :]
+                return dialect.kind_of(scope["method"], rest, headers, body)
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -245,7 +286,8 @@ class Switchboard:
             await send({"type": "lifespan.shutdown.complete"})
             return
         assert self.app is not None, "no fake is served"
-        kind = self._kind(scope)
+        body, receive = await _peeked(receive)
+        kind = self._kind(scope, body)
         if kind is None or kind not in self._lose:
             await self.app(scope, receive, send)
             return
@@ -256,6 +298,22 @@ class Switchboard:
 
         await self.app(scope, receive, held)
         await asyncio.wait_for(_disconnected(receive), 10)
+
+
+async def _peeked(receive: Receive) -> tuple[bytes, Receive]:
+    """The request's body, and a ``receive`` that gives it again (then the real one's)."""
+    messages: list[Any] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+
+    async def again() -> Any:
+        return messages.pop(0) if messages else await receive()
+
+    return body, again
 
 
 async def _disconnected(receive: Receive) -> None:
@@ -374,7 +432,17 @@ _ORDER_CALLS = frozenset({CallKind.START_PAYMENT, CallKind.PAYMENT_RESULT, CallK
 
 
 def _order_of(answer: Any) -> dict[str, Any] | None:
-    """The order an answer shows: flat (the Shop API) or nested under ``order``."""
+    """The order an answer shows: flat (the Shop API), nested under ``order`` (the Checkout
+    API), or in GraphQL's ``data`` (the Storefront API's ``number``)."""
+    if isinstance(answer, dict) and isinstance(answer.get("data"), dict):
+        data = answer["data"]
+        for found in (
+            (data.get("paymentResult") or {}).get("order"),
+            ((data.get("paymentInstructions") or {}).get("action") or {}).get("order"),
+        ):
+            if isinstance(found, dict):
+                return {**found, "order": str(found.get("number", found.get("id")))}
+        return None
     if not isinstance(answer, dict) or "order" not in answer or "selection" in answer:
         return None
     nested = answer["order"]
@@ -399,7 +467,7 @@ class Ledger(httpx.BaseTransport):
 
     def kind(self, request: httpx.Request) -> CallKind | None:
         path = request.url.path.removeprefix(self.dialect.base_path)
-        return self.dialect.kind_of(request.method, path, request.headers)
+        return self.dialect.kind_of(request.method, path, request.headers, request.read())
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Pass the request on; note what its answer says Centra did."""

@@ -52,9 +52,22 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     (wheel,) = wheels.glob("centra_orderflow-*.whl")
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert {top for top in tops if not top.endswith(".dist-info")} == {"orderflow"}
-    venv.create(work / "venv", with_pip=True)
+    # A venv without pip of its own, filled by this pip (``--python``): ensurepip costs 3 s of
+    # the test's 8 (measured), and what is installed is the same.
+    venv.create(work / "venv", with_pip=False)
     python = work / "venv" / "bin" / "python"
-    _run(python, "-m", "pip", "install", "-q", f"{wheel}[http]", cwd=work, env=env)
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        python,
+        "install",
+        "-q",
+        f"{wheel}[http]",
+        cwd=work,
+        env=env,
+    )
     foreign = work / "foreign"
     (foreign / "adapters").mkdir(parents=True)
     (foreign / "adapters" / "__init__.py").write_text(
