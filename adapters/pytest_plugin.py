@@ -35,7 +35,7 @@ import pytest
 from orderflow.adapters.replay.tape import MODES, Mode
 
 if TYPE_CHECKING:
-    from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
+    from orderflow.adapters.http.client import AsyncHttpClient, HttpClient
 
 MARKER = "centra_cassette"
 
@@ -46,21 +46,23 @@ except ImportError:  # pragma: no cover - without pytest-asyncio no async test r
 
 
 class CentraCassette(Protocol):
-    """The ``centra_cassette`` fixture: a ``ShopApiClient`` over a cassette."""
+    """The ``centra_cassette`` fixture: a client over a cassette (a ``ShopApiClient``, or
+    another dialect's with ``dialect=``)."""
 
     def __call__(
         self, path: str | Path | None = None, *, record_mode: Mode | None = None, **options: Any
-    ) -> ShopApiClient:
+    ) -> HttpClient:
         """The client over ``path`` (default: the test's own cassette)."""
         ...
 
 
 class AsyncCentraCassette(Protocol):
-    """The ``async_centra_cassette`` fixture: an ``AsyncShopApiClient`` over a cassette."""
+    """The ``async_centra_cassette`` fixture: an async client over a cassette (an
+    ``AsyncShopApiClient``, or another dialect's with ``dialect=``)."""
 
     def __call__(
         self, path: str | Path | None = None, *, record_mode: Mode | None = None, **options: Any
-    ) -> AsyncShopApiClient:
+    ) -> AsyncHttpClient:
         """The client over ``path`` (default: the test's own cassette)."""
         ...
 
@@ -142,16 +144,16 @@ class _Cassettes:
 
 @pytest.fixture
 def centra_cassette(request: pytest.FixtureRequest) -> Iterator[CentraCassette]:
-    """Open a cassette as a ready ``ShopApiClient`` (see ``replay_client``); closed after the
+    """Open a cassette as a ready ``HttpClient`` (see ``replay_client``); closed after the
     test. A damaged cassette raises ``CassetteError``."""
     from orderflow.adapters.replay.transport import replay_client
 
     cassettes = _Cassettes(request)
-    clients: list[ShopApiClient] = []
+    clients: list[HttpClient] = []
 
     def open_cassette(
         path: str | Path | None = None, *, record_mode: Mode | None = None, **options: Any
-    ) -> ShopApiClient:
+    ) -> HttpClient:
         target, merged = cassettes.options(path, record_mode, options)
         client = replay_client(target, **merged)
         clients.append(client)
@@ -166,15 +168,15 @@ def centra_cassette(request: pytest.FixtureRequest) -> Iterator[CentraCassette]:
 async def async_centra_cassette(
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[AsyncCentraCassette]:
-    """``centra_cassette`` for asyncio tests: an ``AsyncShopApiClient``, closed after the test."""
+    """``centra_cassette`` for asyncio tests: an ``AsyncHttpClient``, closed after the test."""
     from orderflow.adapters.replay.transport import async_replay_client
 
     cassettes = _Cassettes(request)
-    clients: list[AsyncShopApiClient] = []
+    clients: list[AsyncHttpClient] = []
 
     def open_cassette(
         path: str | Path | None = None, *, record_mode: Mode | None = None, **options: Any
-    ) -> AsyncShopApiClient:
+    ) -> AsyncHttpClient:
         target, merged = cassettes.options(path, record_mode, options)
         client = async_replay_client(target, **merged)
         clients.append(client)

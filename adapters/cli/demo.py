@@ -20,6 +20,7 @@ from orderflow.receipt import Receipt
 from orderflow.service import CheckoutService
 
 if TYPE_CHECKING:
+    from orderflow.adapters.http.client import HttpClient
     from orderflow.adapters.shop_api.client import ShopApiClient
 
 
@@ -184,7 +185,7 @@ def _http_transport(base_url: str | None) -> ShopApiClient:
         raise UserError(f"--base-url: {error}") from None
 
 
-def _cassette_transport(args: argparse.Namespace) -> ShopApiClient:
+def _cassette_transport(args: argparse.Namespace) -> HttpClient:
     try:
         from orderflow.adapters.replay.transport import replay_client
     except ImportError:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Literal, Self
 from urllib.parse import parse_qsl
 
 import httpx
@@ -53,9 +53,6 @@ from orderflow.adapters.replay.tape import (
     UnexpectedRequest,
 )
 from orderflow.adapters.shop_api import dialect
-
-if TYPE_CHECKING:
-    from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
 
 REPLAY_BASE_URL: Final = "http://centra.replay.invalid" + dialect.BASE_PATH
 """The base URL ``replay_client`` gives ``ShopApiClient`` when replaying: the host is never
@@ -300,9 +297,50 @@ class AsyncReplayTransport(_ReplayBase, httpx.AsyncBaseTransport):
         await self.aclose()
 
 
+if TYPE_CHECKING:
+    from orderflow.adapters.http.client import AsyncHttpClient, HttpClient
+
+Dialect = Literal["shop", "checkout", "storefront"]
+DIALECTS: Final[tuple[Dialect, ...]] = ("shop", "checkout", "storefront")
+
+_REPLAY_HOST: Final = "http://centra.replay.invalid"
+_PATHS: Final[dict[Dialect, str]] = {
+    "shop": "/api/shop",
+    "checkout": "/api/checkout",
+    "storefront": "/graphql",
+}
+
+
+def _client_of(dialect: Dialect, asynchronous: bool) -> Any:
+    if dialect == "shop":
+        from orderflow.adapters.shop_api import client as shop
+
+        return shop.AsyncShopApiClient if asynchronous else shop.ShopApiClient
+    if dialect == "checkout":
+        from orderflow.adapters.checkout_api import client as checkout
+
+        return checkout.AsyncCheckoutApiClient if asynchronous else checkout.CheckoutApiClient
+    if dialect == "storefront":
+        from orderflow.adapters.storefront_api import client as storefront
+
+        return (
+            storefront.AsyncStorefrontApiClient if asynchronous else storefront.StorefrontApiClient
+        )
+    raise ValueError(f"dialect is one of {DIALECTS}, not {dialect!r}")
+
+
+def _base_url(path: Any, mode: Mode, dialect: Dialect, base_url: str | None) -> str:
+    if base_url is not None:
+        return base_url
+    if mode not in ("none",):
+        raise ValueError(f"recording {path} (mode {mode!r}) needs the server's base_url")
+    return _REPLAY_HOST + _PATHS[dialect]
+
+
 def replay_client(
     path: str | os.PathLike[str],
     *,
+    dialect: Dialect = "shop",
     mode: Mode = "none",
     base_url: str | None = None,
     api_key: str | None = None,
@@ -310,15 +348,17 @@ def replay_client(
     ordered: bool = True,
     allow_playback_repeats: bool = False,
     redaction: Redaction | None = None,
-) -> ShopApiClient:
-    """A ``ShopApiClient`` over ``ReplayTransport`` for the cassette at ``path``.
+) -> HttpClient:
+    """A client of ``dialect`` (``ShopApiClient``, ``CheckoutApiClient`` or
+    ``StorefrontApiClient``) over ``ReplayTransport`` for the cassette at ``path``.
 
-    Replaying needs no ``base_url`` (the host is never contacted); recording needs the real
-    server's. ``close()`` the client to write what was recorded. Raises what
-    ``ReplayTransport`` raises, and ``ValueError`` when recording without ``base_url``.
+    ``api_key`` is the dialect's credential (the Shop API's key, the Checkout API's secret, the
+    Storefront API's shared token). Replaying needs no ``base_url`` (the host is never
+    contacted); recording needs the real server's. ``close()`` the client to write what was
+    recorded. Raises what ``ReplayTransport`` raises, and ``ValueError`` for an unknown dialect
+    or when recording without ``base_url``.
     """
-    from orderflow.adapters.shop_api.client import ShopApiClient
-
+    client = _client_of(dialect, asynchronous=False)
     transport = ReplayTransport(
         path,
         mode=mode,
@@ -327,16 +367,15 @@ def replay_client(
         allow_playback_repeats=allow_playback_repeats,
         redaction=redaction,
     )
-    if base_url is None:
-        if transport.mode != "none":
-            raise ValueError(f"recording {path} (mode {mode!r}) needs the server's base_url")
-        base_url = REPLAY_BASE_URL
-    return ShopApiClient(base_url, api_key or "replay", transport=transport)
+    url = _base_url(path, transport.mode, dialect, base_url)
+    built: HttpClient = client(url, api_key or "replay", transport=transport)
+    return built
 
 
 def async_replay_client(
     path: str | os.PathLike[str],
     *,
+    dialect: Dialect = "shop",
     mode: Mode = "none",
     base_url: str | None = None,
     api_key: str | None = None,
@@ -344,11 +383,10 @@ def async_replay_client(
     ordered: bool = True,
     allow_playback_repeats: bool = False,
     redaction: Redaction | None = None,
-) -> AsyncShopApiClient:
-    """``replay_client`` for asyncio: an ``AsyncShopApiClient`` over ``AsyncReplayTransport``;
+) -> AsyncHttpClient:
+    """``replay_client`` for asyncio: the dialect's async client over ``AsyncReplayTransport``;
     ``aclose()`` it to write what was recorded. Raises what ``replay_client`` raises."""
-    from orderflow.adapters.shop_api.client import AsyncShopApiClient
-
+    client = _client_of(dialect, asynchronous=True)
     transport = AsyncReplayTransport(
         path,
         mode=mode,
@@ -357,20 +395,20 @@ def async_replay_client(
         allow_playback_repeats=allow_playback_repeats,
         redaction=redaction,
     )
-    if base_url is None:
-        if transport.mode != "none":
-            raise ValueError(f"recording {path} (mode {mode!r}) needs the server's base_url")
-        base_url = REPLAY_BASE_URL
-    return AsyncShopApiClient(base_url, api_key or "replay", transport=transport)
+    url = _base_url(path, transport.mode, dialect, base_url)
+    built: AsyncHttpClient = client(url, api_key or "replay", transport=transport)
+    return built
 
 
 __all__ = [
+    "DIALECTS",
     "MODES",
     "REPLAY_BASE_URL",
     "AsyncReplayTransport",
     "CassetteError",
     "CassetteFormatError",
     "CassetteMismatch",
+    "Dialect",
     "Mode",
     "Redaction",
     "ReplayTransport",

@@ -578,3 +578,21 @@ def test_a_request_with_a_field_the_cassette_lacks_is_a_mismatch_naming_it() -> 
         )
         with pytest.raises(CassetteMismatch, match="absent"):
             transport.handle_request(request)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "client"),
+    [
+        ("shop", "ShopApiClient"),
+        ("checkout", "CheckoutApiClient"),
+        ("storefront", "StorefrontApiClient"),
+    ],
+)
+def test_replay_client_builds_each_dialects_client(
+    tmp_path: Path, dialect: str, client: str
+) -> None:
+    path = cassettes.SCENARIOS["seed-flow"].path
+    with replay_client(path, dialect=dialect) as built:  # type: ignore[arg-type]
+        assert type(built).__name__ == client
+    with pytest.raises(ValueError, match="dialect"):
+        replay_client(path, dialect="soap")  # type: ignore[arg-type]
