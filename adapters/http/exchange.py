@@ -124,8 +124,10 @@ class Policy:
     max_answer_bytes: int
     max_decoded_bytes: int
 
-    def timeouts(self, remaining: float) -> httpx.Timeout:
-        """The httpx timeouts of one attempt: each phase's, capped by the time remaining."""
+    def timeouts(self, remaining: float) -> dict[str, float]:
+        """The httpx timeouts of one attempt, each phase's capped by the time remaining, as
+        httpx's ``timeout`` request extension (what ``httpx.Timeout.as_dict`` gives: passing
+        the dict saves building two ``Timeout`` objects per attempt)."""
 
         def capped(value: float | None) -> float:
             return remaining if value is None else min(value, remaining)
@@ -135,12 +137,12 @@ class Policy:
         # request starts): a third of the deadline per read bounds a trickling answer to about
         # 1.33 deadlines in all, well within the service's claim lease (twice the deadline).
         read = self.deadline / 3 if t.read is None else min(t.read, self.deadline / 3)
-        return httpx.Timeout(
-            connect=capped(t.connect),
-            read=capped(read),
-            write=capped(t.write),
-            pool=capped(t.pool),
-        )
+        return {
+            "connect": capped(t.connect),
+            "read": capped(read),
+            "write": capped(t.write),
+            "pool": capped(t.pool),
+        }
 
 
 @attrs.frozen
@@ -264,7 +266,7 @@ class _Life:
                 self.base_url + request.path,
                 content=content,
                 headers=headers,
-                timeout=self.policy.timeouts(remaining),
+                extensions={"timeout": self.policy.timeouts(remaining)},
             )
         except _UNBUILDABLE as problem:
             reason = f"the request cannot be built ({_described(problem)})"
@@ -289,18 +291,19 @@ class _Life:
         _log(request, shown, started, self.clock)
 
         parsed = _parsed(data) if broken is None else _NOT_JSON
-        failure = table.status_error(
-            status,
-            None if parsed is _NOT_JSON else parsed,
-            endpoint=request.label,
-            moves_money=request.moves_money,
-            retry_after=table.retry_after(
-                response.headers.get("retry-after"), response.headers.get("date")
-            ),
-            read=reads(request),
-        )
-        if failure is not None:
-            raise failure
+        if table.decides(status, request.moves_money):  # the headers are looked up only then
+            failure = table.status_error(
+                status,
+                None if parsed is _NOT_JSON else parsed,
+                endpoint=request.label,
+                moves_money=request.moves_money,
+                retry_after=table.retry_after(
+                    response.headers.get("retry-after"), response.headers.get("date")
+                ),
+                read=reads(request),
+            )
+            if failure is not None:
+                raise failure
         if parsed is _NOT_JSON:
             if table.outcome_of(status) is Outcome.UNAUTHORISED:
                 parsed = None  # refused before anything else: the body does not matter
@@ -414,14 +417,33 @@ def _not_json(response: httpx.Response, data: bytes) -> str:
     )
 
 
+MAX_BODY_DEPTH: Final = 255
+"""The deepest request body sent (orjson's own limit): deeper is a request that cannot be
+built, on every Python (the standard library's limit differs between versions)."""
+
+
 def _dumps(body: Any) -> bytes:
     if _orjson is not None:
         try:
             return _orjson.dumps(body)
         except TypeError:  # e.g. an int beyond 64 bits: the standard library says what is wrong
             pass
+    _bounded(body)
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError here
+
+
+def _bounded(body: Any) -> None:
+    """Raise ``ValueError`` for a body nested deeper than ``MAX_BODY_DEPTH`` (iteratively: no
+    recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(body, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list | tuple):
+            if depth >= MAX_BODY_DEPTH:
+                raise ValueError(f"the body is nested deeper than {MAX_BODY_DEPTH} levels")
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
 
 
 def _described(error: BaseException) -> str:
