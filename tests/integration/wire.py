@@ -236,14 +236,16 @@ def stop_serving() -> None:
         _SHARED.pop().stop()
 
 
-def client(base_url: str, **options: Any) -> ShopApiClient:
+def client(base_url: str, limits: httpx.Limits | None = None, **options: Any) -> ShopApiClient:
     """A Shop API client of the fake at ``base_url`` (no key), over plain HTTP.
 
     Its httpx transport is made without a TLS context: building one costs about 50 ms of CPU
     per client (measured here), which a round of 16 worker processes on 2 cores pays 16 times
-    over, and the fake on a loopback port speaks plain HTTP. Everything else is httpx's default.
+    over, and the fake on a loopback port speaks plain HTTP. ``limits`` are the transport's
+    (an injected transport has its own); everything else is httpx's default.
     """
-    return ShopApiClient(base_url, None, transport=httpx.HTTPTransport(verify=False), **options)
+    transport = httpx.HTTPTransport(verify=False, limits=limits or httpx.Limits())
+    return ShopApiClient(base_url, None, transport=transport, **options)
 
 
 def receipt_at_centra(fake: FakeCentra, selection: str | None) -> Receipt | None:
@@ -444,16 +446,16 @@ def same_key_worker(
 
 
 def loader(spec: StoreSpec, connection: Any) -> None:
-    """Load each checkout id received on ``connection`` from a fresh store; send it back (or
-    the error's repr). Ends when ``None`` is received."""
+    """Load each checkout id received on ``connection`` from this process's own store (a
+    fresh one: it has never seen the checkout, so it reads what the database holds); send it
+    back, or the error's repr. Ends when ``None`` is received."""
+    store = spec.open()
     try:
         while (checkout_id := connection.recv()) is not None:
-            store = spec.open()
             try:
                 connection.send(("ok", store.load(checkout_id)))
             except Exception as error:  # reported to the parent, which fails the test
                 connection.send(("error", repr(error)))
-            finally:
-                close(store)
     finally:
+        close(store)
         connection.close()
