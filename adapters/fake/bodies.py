@@ -38,6 +38,50 @@ Check = Callable[[Any], str | dict[str, str] | None]
 
 def problems(body: Any) -> dict[str, str]:
     """What makes ``body`` JSON that the fake cannot keep and send back, by JSON path."""
+    if _fits(body, 0):
+        return {}
+    return _located(body)
+
+
+def _fits(value: Any, depth: int) -> bool:
+    """Whether ``value`` (at ``depth``) certainly has none of ``problems``' problems: plain
+    JSON of the exact built-in types within ``MAX_DEPTH``. ``False`` only means "ask
+    ``_located``", which finds the problem and its path.
+
+    The fast path of every request body: it builds no path and encodes only the strings that
+    are not ASCII (measured on the seed's payment body: ~4 µs, where ``_located`` takes ~40).
+    """
+    kind = type(value)
+    if kind is dict:
+        if value and depth >= MAX_DEPTH:
+            return False
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or _unicode(key)):
+                return False
+            kind = type(item)
+            if kind is str:
+                if not (item.isascii() or _unicode(item)):
+                    return False
+            elif kind not in _SCALARS and not _fits(item, depth + 1):
+                return False
+        return True
+    if kind is str:
+        return value.isascii() or _unicode(value)
+    if kind is list or kind is tuple:
+        if value and depth >= MAX_DEPTH:
+            return False
+        return all(type(item) in _SCALARS or _fits(item, depth + 1) for item in value)
+    if kind is float:
+        return math.isfinite(value)
+    return kind in _SCALARS
+
+
+_SCALARS = frozenset({int, bool, type(None)})
+"""The exact types that are always fine where they may be (``_fits`` looks at the others)."""
+
+
+def _located(body: Any) -> dict[str, str]:
+    """``problems``, walked with each value's JSON path (only when ``_fits`` said no)."""
     stack: list[tuple[str, Any, int]] = [("body", body, 0)]
     while stack:
         path, value, depth = stack.pop()
@@ -70,7 +114,9 @@ def field_problems(kind: RequestKind, body: Mapping[str, Any] | None) -> dict[st
         if check is None:
             found[key] = "unknown"
         elif value is not None:
-            found.update(_named(key, check(value)))
+            problem = check(value)
+            if problem is not None:
+                found.update(_named(key, problem))
     return found
 
 
@@ -105,7 +151,7 @@ def _whole(value: Any) -> str | None:
 
 
 def _object(value: Any) -> str | None:
-    return None if isinstance(value, Mapping) else "must be an object"
+    return None if type(value) is dict or isinstance(value, Mapping) else "must be an object"
 
 
 def _any(value: Any) -> str | None:
@@ -126,15 +172,17 @@ def _terms(value: Any) -> str | None:
 
 
 _ADDRESS_FLAGS = ("newsletter", "loggedIn", "register")
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""Exact types that are neither a ``Mapping`` nor a ``list`` (skips the ABC check)."""
 
 
 def _address(value: Any) -> str | dict[str, str] | None:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         return "must be an object"
     found: dict[str, str] = {
         key: "must be text, a number or true or false"
         for key, item in value.items()
-        if isinstance(item, Mapping | list)
+        if type(item) not in _PLAIN and isinstance(item, Mapping | list)
     }
     country = value.get("country")
     if country is not None and not isinstance(country, str):

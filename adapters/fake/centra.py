@@ -134,7 +134,7 @@ class FakeCentra(CentraState):
         self._headers = {dialect.API_KEY_HEADER: key} if key is not None else None
         self._lock = threading.RLock()
         self.sessions = Sessions(rotate=rotate_tokens)
-        self._checkout_api = CheckoutApi(self, self._lock)
+        self._checkout_api_built: CheckoutApi | None = None
 
     @classmethod
     def seeded(cls, **kwargs: Any) -> FakeCentra:
@@ -187,7 +187,7 @@ class FakeCentra(CentraState):
         if found is None:
             return Answer(404, {"errors": {"path": f"no endpoint {method} {path}"}})
         route, params = found
-        if body is not None and not isinstance(body, Mapping):
+        if body is not None and type(body) is not dict and not isinstance(body, Mapping):
             return Answer(400, {"errors": {"body": "must be a JSON object"}})
         unusable = bodies.problems(body)
         if unusable:
@@ -230,6 +230,18 @@ class FakeCentra(CentraState):
         a bad request; raises ``LostAnswer`` only when the ``faults`` say the answer is lost.
         """
         return self._checkout_api.serve(method, path, body, headers)
+
+    @property
+    def _checkout_api(self) -> CheckoutApi:
+        # Built on first use: most fakes (one per test) serve the Shop API only, and building
+        # the Checkout API's renderers is about half of what ``FakeCentra()`` costs.
+        api = self._checkout_api_built
+        if api is None:
+            with self._lock:
+                api = self._checkout_api_built
+                if api is None:
+                    api = self._checkout_api_built = CheckoutApi(self, self._lock)
+        return api
 
     @property
     def subscriptions(self) -> list[dict[str, Any]]:

@@ -193,6 +193,27 @@ def price_cart(
     return PricedCart(country, pricelist, items, discounts, totals)
 
 
+def with_lines(template: PricedCart, lines: Sequence[str], vouchers_as: VouchersAs) -> PricedCart:
+    """``template`` (a cart priced with its lines named ``"0"``, ``"1"``, ...) for a cart of the
+    same contents whose lines are ``lines``, in order: the ids are the only difference (each
+    item names its line; the discounts of ``"object"`` shape list the lines they touched).
+    Shares everything else with ``template``."""
+    items = [{**wire, "line": line} for wire, line in zip(template.items, lines, strict=True)]
+    discounts = template.discounts
+    if vouchers_as == "object":
+        discounts = {
+            **discounts,
+            **{
+                kind: {
+                    code: {**entry, "lines": [lines[int(label)] for label in entry["lines"]]}
+                    for code, entry in discounts[kind].items()
+                }
+                for kind in ("vouchers", "automaticDiscounts")
+            },
+        }
+    return PricedCart(template.country, template.pricelist, items, discounts, template.totals)
+
+
 def _applying(
     catalog: Catalog, pricelist: PriceList, lines: Sequence[tuple[str, str, int]]
 ) -> list[AutomaticDiscount]:

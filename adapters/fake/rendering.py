@@ -23,6 +23,7 @@ from orderflow.adapters.fake.pricing import (
     currency_format_wire,
     money,
     price_cart,
+    with_lines,
 )
 
 _ELIDED = "..."
@@ -105,6 +106,7 @@ class ShopRenderer:
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
         self._priced: dict[tuple[Any, ...], PricedCart] = {}
+        self._templates: dict[tuple[Any, ...], PricedCart] = {}  # lines named "0", "1", ...
         self._payment_methods = {
             code: [
                 {
@@ -150,36 +152,48 @@ class ShopRenderer:
             m.payment_method: _payment_fields(m.address_fields)
             for m in catalog.payment_methods.values()
         }
+        self._any_payment_fields = _payment_fields(ADDRESS_FIELDS)
         self._currency_formats = {
             code: currency_format_wire(pricelist.currency_format)
             for code, pricelist in catalog.pricelists.items()
         }
 
     def priced(self, cart: Cart, vouchers_as: VouchersAs = "list") -> PricedCart:
-        """The cart priced now (the last few carts' prices are remembered)."""
-        lines = tuple((line, item, quantity) for line, (item, quantity) in cart.lines.items())
+        """The cart priced now (the last few carts' prices are remembered).
+
+        A cart with the same contents as one priced before (same items and quantities,
+        vouchers, methods and country) is not priced again, only given its own line ids
+        (``with_lines``): each new selection of a long-running fake-server is such a cart,
+        and pricing was a sixth of serving its seed flow.
+        """
+        contents = tuple((item, quantity) for item, quantity in cart.lines.values())
         key = (
             cart.country,
-            lines,
+            contents,
             tuple(cart.vouchers),
             cart.shipping_method,
             cart.payment_method,
             vouchers_as,
         )
-        priced = self._priced.get(key)
+        lines = tuple(cart.lines)
+        priced = self._priced.get((key, lines))
         if priced is None:
             if len(self._priced) > 1_000:
                 self._priced.clear()
-            priced = price_cart(
-                self.catalog,
-                cart.country,
-                lines,
-                cart.vouchers,
-                cart.shipping_method,
-                cart.payment_method,
-                vouchers_as,
-            )
-            self._priced[key] = priced
+            template = self._templates.get(key)
+            if template is None:
+                if len(self._templates) > 1_000:
+                    self._templates.clear()
+                template = self._templates[key] = price_cart(
+                    self.catalog,
+                    cart.country,
+                    [(str(i), item, quantity) for i, (item, quantity) in enumerate(contents)],
+                    cart.vouchers,
+                    cart.shipping_method,
+                    cart.payment_method,
+                    vouchers_as,
+                )
+            priced = self._priced[(key, lines)] = with_lines(template, lines, vouchers_as)
         return priced
 
     def _method_names(self, cart: Cart) -> tuple[str, str]:
@@ -224,7 +238,7 @@ class ShopRenderer:
             "shippingMethods": self._shipping_methods[cart.country],
             "location": self._locations[cart.country],
             "paymentFields": self._payment_fields.get(
-                cart.payment_method or "", _payment_fields(ADDRESS_FIELDS)
+                cart.payment_method or "", self._any_payment_fields
             ),
         }
 

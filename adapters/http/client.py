@@ -4,6 +4,7 @@
 Each sends through one long-lived ``httpx.Client`` or ``httpx.AsyncClient``, so httpx's
 connection pool and ``limits``, its logging, ``event_hooks``, the environment's proxies and an
 injected ``transport`` (``httpx.MockTransport``, ``httpx.ASGITransport``, replay) all work.
+It keeps no cookies: Centra's APIs authenticate by header (``_NoCookies`` says what it saves).
 A dialect (``dialect(call) -> WireRequest``) says what each call sends and how its answer
 decodes; ``exchange`` does the rest, once for both classes: bounds, the error table
 (``table``), retries of reads, logging. The two ``send`` methods below only carry out its
@@ -14,6 +15,7 @@ steps, so only core errors leave them: httpx's exceptions are turned into the ta
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import math
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
@@ -21,7 +23,16 @@ from typing import Any, Final, Self, TypedDict, TypeVar, Unpack, cast
 
 import httpx
 
-from orderflow.adapters.http.exchange import Policy, Read, Reply, Send, Step, WireRequest, exchange
+from orderflow.adapters.http.exchange import (
+    Policy,
+    Read,
+    Reply,
+    Send,
+    Sleep,
+    Step,
+    WireRequest,
+    exchange,
+)
 from orderflow.calls import Call
 
 __all__ = [
@@ -49,6 +60,57 @@ MAX_DECODED_BYTES: Final = 32 * 1024 * 1024
 
 _SLACK: Final = 0.05  # the async hard stop lets httpx's own timeouts (which say more) fire first
 _FAILURES = (httpx.HTTPError, httpx.InvalidURL)
+
+
+class _NoCookies(httpx.Cookies):
+    """A cookie store that keeps none: Centra's APIs authenticate by header and set no cookie
+    a call depends on, and a client that kept them would carry one call's state into the next.
+
+    httpx extracts cookies from every response through ``urllib``'s cookie machinery (an
+    ``urllib.request.Request`` and a header ``Message`` per answer), even into an empty jar:
+    measured side by side, about a third of ``Client.send`` for an in-process answer.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class _NoJar(http.cookiejar.CookieJar):
+    """A cookie jar that takes none (so ``_NoCookies.set`` keeps nothing either)."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
+
+
+_NO_COOKIES: Final = _NoCookies(_NoJar())
+
+
+class _Client(httpx.Client):
+    """``httpx.Client`` with ``_NoCookies`` as its (read-only) cookie store."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None
+
+
+class _AsyncClient(httpx.AsyncClient):
+    """``httpx.AsyncClient`` with ``_NoCookies`` as its (read-only) cookie store."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None
+
 
 Dialect = Callable[[Call[Any]], WireRequest[Any]]
 
@@ -160,7 +222,7 @@ class HttpClient(_HttpBase):
     ):
         super().__init__(base_url, dialect, headers, options)
         self._sleep = sleep
-        self._client = httpx.Client(**self._httpx_options(transport, event_hooks))
+        self._client: httpx.Client = _Client(**self._httpx_options(transport, event_hooks))
 
     def send(self, call: Call[T]) -> T:
         """See ``Transport.send``."""
@@ -232,7 +294,9 @@ class AsyncHttpClient(_HttpBase):
     ):
         super().__init__(base_url, dialect, headers, options)
         self._sleep = sleep
-        self._client = httpx.AsyncClient(**self._httpx_options(transport, event_hooks))
+        self._client: httpx.AsyncClient = _AsyncClient(
+            **self._httpx_options(transport, event_hooks)
+        )
 
     async def send(self, call: Call[T]) -> T:
         """See ``AsyncTransport.send``."""
@@ -241,27 +305,38 @@ class AsyncHttpClient(_HttpBase):
         chunks: AsyncGenerator[bytes, None] | None = None
         try:
             step = next(life)
+            # The hard stop: every I/O step's ``within`` runs to the call's deadline, so one
+            # ``asyncio.timeout`` at the deadline (plus the slack) guards them all. One per step
+            # (a send and at least two reads per answer) cost ~4.5 µs each, measured here.
+            assert not isinstance(step, Sleep)  # a call starts with its first request
+            end = asyncio.get_running_loop().time() + step.within + _SLACK
             while True:
-                reply: Reply = None
                 try:
-                    if isinstance(step, Send):
-                        if response is not None:  # a retry: the last answer is done with
-                            await response.aclose()
-                            response = chunks = None
-                        async with asyncio.timeout(step.within + _SLACK):
-                            response = await self._client.send(step.request, stream=True)
-                        reply = response
-                    elif isinstance(step, Read):
-                        assert response is not None
-                        if chunks is None:
-                            chunks = cast(AsyncGenerator[bytes, None], response.aiter_raw())
-                        async with asyncio.timeout(step.within + _SLACK):
-                            reply = await anext(chunks, None)
-                    else:
-                        await self._sleep(step.seconds)
-                except (*_FAILURES, TimeoutError) as failure:
-                    reply = failure
-                step = life.send(reply)
+                    async with asyncio.timeout_at(end):
+                        while True:
+                            reply: Reply = None
+                            try:
+                                if isinstance(step, Send):
+                                    if response is not None:  # a retry: the last answer is done
+                                        await response.aclose()
+                                        response = chunks = None
+                                    reply = response = await self._client.send(
+                                        step.request, stream=True
+                                    )
+                                elif isinstance(step, Read):
+                                    assert response is not None
+                                    if chunks is None:
+                                        chunks = cast(
+                                            AsyncGenerator[bytes, None], response.aiter_raw()
+                                        )
+                                    reply = await anext(chunks, None)
+                                else:
+                                    await self._sleep(step.seconds)
+                            except (*_FAILURES, TimeoutError) as failure:
+                                reply = failure
+                            step = life.send(reply)
+                except TimeoutError as late:  # the hard stop: the exchange says what it means
+                    step = life.send(late)
         except StopIteration as done:
             answer: T = done.value
             return answer

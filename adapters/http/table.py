@@ -65,6 +65,7 @@ __all__ = [
     "TABLE",
     "Outcome",
     "Verdict",
+    "decides",
     "decoded",
     "error",
     "message_of",
@@ -184,6 +185,12 @@ def error(
     elif not read:
         reason += "; the change may have reached Centra: read the selection back"
     return CentraUnavailable(endpoint, reason, status, retry_after=retry_after)
+
+
+def decides(status: int, moves_money: bool) -> bool:
+    """Whether an answer's status decides on its own (``status_error`` gives its error), so
+    the body is not decoded."""
+    return verdict(outcome_of(status), moves_money) is not Verdict.DECODE
 
 
 def status_error(

@@ -115,6 +115,32 @@ async def test_an_injected_status_carries_its_retry_after_header() -> None:
     assert response.json()["errors"] == {"request": "too many requests"}
 
 
+class _Answering:
+    """Faults that answer every request with ``body`` instead of the fake."""
+
+    def __init__(self, body: Any):
+        self.body = body
+
+    def before(self, kind: RequestKind, method: str, path: str, body: Any) -> tuple[int, Any]:
+        return 200, self.body
+
+    def after(self, kind: RequestKind, status: int, body: Any) -> None:
+        return None
+
+
+async def test_an_answer_orjson_cannot_encode_goes_out_as_the_standard_librarys_json() -> None:
+    body = {"big": 2**70, "text": "Dybecksvägen", "values": [1.5, None, True], 3: "a key"}
+    async with asgi_client(FakeCentra.seeded(faults=_Answering(body))) as client:
+        response = await client.post("/selections")
+    assert response.status_code == 200
+    assert response.json() == {
+        "big": 2**70,
+        "text": "Dybecksvägen",
+        "values": [1.5, None, True],
+        "3": "a key",
+    }
+
+
 async def test_malformed_answers_go_on_the_wire_as_they_are() -> None:
     plan = FaultPlan(1).malformed(CallKind.CREATE_SELECTION, "not_json", on_calls={1})
     plan.malformed(CallKind.CREATE_SELECTION, "truncated", on_calls={2})

@@ -10,9 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from orderflow import codec
+from orderflow.adapters.fake.cart import Cart
+from orderflow.adapters.fake.catalog import Catalog
 from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.pricing import price_cart
+from orderflow.adapters.fake.rendering import ShopRenderer
 from orderflow.adapters.fake.state import HANDLERS, CentraState
 from orderflow.adapters.shop_api import dialect
 from orderflow.calls import (
@@ -147,6 +153,27 @@ def test_two_items_are_taxed_and_totalled() -> None:
     tee = cart.items[1].price_each_without_tax
     assert tee is not None and tee.amount == Decimal("399.2")
     assert totals.total_discount_price is None and totals.tax_added is None
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["23-281", "23-282", "31-101"]), st.integers(1, 4)),
+        max_size=3,
+    ),
+    st.lists(st.sampled_from(["WELCOME10", "SAVE100"]), unique=True),
+    st.sampled_from(["list", "object"]),
+)
+def test_a_cart_like_one_priced_before_gets_its_prices_with_its_own_line_ids(
+    contents: list[tuple[str, int]], vouchers: list[str], shape: Any
+) -> None:
+    catalog = Catalog.seeded()
+    renderer = ShopRenderer(catalog)
+    for cart_number in range(2):  # the second is priced from the first's (other line ids)
+        lines = {f"line-{cart_number}-{i}": [item, n] for i, (item, n) in enumerate(contents)}
+        cart = Cart(f"s{cart_number}", "SE", "klarna-playground", "sek", lines, vouchers)
+        rows = [(line, item, n) for line, (item, n) in lines.items()]
+        alone = price_cart(catalog, "SE", rows, vouchers, "sek", "klarna-playground", shape)
+        assert renderer.priced(cart, shape) == alone
 
 
 def test_the_same_item_added_twice_is_one_line() -> None:

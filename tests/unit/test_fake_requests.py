@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from orderflow.adapters.fake import bodies
 from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.calls import AddItem, ApplyVoucher, CreateSelection
 
@@ -213,3 +216,43 @@ def test_both_voucher_shapes_decode_to_the_same_codes() -> None:
         cart = fake.send(ApplyVoucher(selection, "SAVE100")).selection
         assert cart.discounts is not None and cart.discounts.codes == ("SAVE100",)
         assert cart.totals.grand_total_price.amount == 3 * Decimal("449.1") - 100
+
+
+# --- what no endpoint accepts: the quick check agrees with the walk that names the path --------
+
+_ODD_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),  # nan and the infinities too
+    st.text(),  # lone surrogates too
+    st.sampled_from(["\ud800", "Dybecksv\u00e4gen", b"bytes", Decimal("1.5"), object()]),
+)
+_ODD_BODIES = st.recursive(
+    _ODD_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(st.text(), st.integers()), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+def _nested(depth: int, leaf: Any) -> Any:
+    for level in range(depth):
+        leaf = {"a": leaf} if level % 2 else [leaf]
+    return leaf
+
+
+@given(_ODD_BODIES)
+def test_the_quick_body_check_finds_the_same_problem_as_the_walk(body: Any) -> None:
+    assert bodies.problems(body) == bodies._located(body)
+
+
+@pytest.mark.parametrize("depth", range(bodies.MAX_DEPTH - 2, bodies.MAX_DEPTH + 3))
+@pytest.mark.parametrize("leaf", [1, "x", [], {}, float("inf")])
+def test_the_quick_body_check_stops_at_the_same_depth_as_the_walk(depth: int, leaf: Any) -> None:
+    body = _nested(depth, leaf)
+    assert bodies.problems(body) == bodies._located(body)
+    assert bool(bodies.problems(body)) == (depth > bodies.MAX_DEPTH or leaf == float("inf"))

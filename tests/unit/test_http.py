@@ -132,6 +132,16 @@ def test_credentials_in_the_base_url_become_basic_auth_and_are_shown_nowhere() -
 
 
 @KINDS
+def test_a_cookie_an_answer_sets_is_never_sent_back(kind: str) -> None:
+    cookie = {"set-cookie": "session=abc; Path=/"}
+    with Api(kind, answer(200, selection_body(), headers=cookie)) as api:
+        api.send(READ)
+        api.send(READ)
+        assert not api.client._client.cookies
+    assert all("cookie" not in request.headers for request in api.requests)
+
+
+@KINDS
 def test_event_hooks_see_every_request_and_response(kind: str) -> None:
     requests: list[httpx.Request] = []
     responses: list[int] = []

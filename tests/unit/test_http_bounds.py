@@ -82,6 +82,16 @@ def test_the_async_client_stops_waiting_for_an_answer_at_the_deadline() -> None:
         assert time.monotonic() - started < 1.0
 
 
+def test_the_async_client_stops_waiting_for_a_chunk_of_the_answer_at_the_deadline() -> None:
+    stream = Stream(lambda: iter([b"{}"]), delay=10)  # the headers come, the body never does
+    with Api("async", streamed(200, stream), deadline=0.3) as api:
+        started = time.monotonic()
+        with pytest.raises(OutcomeUnknown, match=r"deadline of 0\.3s"):
+            api.send(MONEY)
+        assert time.monotonic() - started < 1.0
+    assert stream.sent == 0
+
+
 @KINDS
 def test_each_attempts_httpx_timeouts_are_capped_by_the_deadline(kind: str) -> None:
     with (
