@@ -165,6 +165,56 @@ class Store(Protocol):
         ...
 
 
+@attrs.frozen
+class ClaimedSave:
+    """What ``GateStore.claim_and_save`` did: the claim in force afterwards, and the checkout
+    as saved (``None`` when nothing was saved)."""
+
+    claim: Claim
+    saved: Checkout | None
+
+
+class GateStore(Store, Protocol):
+    """A ``Store`` that also takes the money gate's steps in one call each.
+
+    Optional: the service uses these steps when the store has all three, and the separate
+    ``Store`` calls otherwise, or when a class that does not define them overrides a method
+    they take the place of (``load``, ``save``, ``acquire_claim``, ``release_claim``): a wrapper
+    that counts claims and forwards the rest through ``__getattr__`` still sees every claim.
+    Each step is atomic, and a SQL store takes it in one statement where the database can.
+    """
+
+    def recent(self, checkout_id: str) -> Checkout | None:
+        """The checkout as this store last saved, loaded or found it, without asking the
+        database; ``None`` when it kept none. It may be out of date: it is only a base for
+        ``claim_and_save``, which saves nothing on a base that is."""
+        ...
+
+    def claim_and_save(
+        self,
+        checkout: Checkout,
+        expected_version: int,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> ClaimedSave:
+        """``acquire_claim(checkout.id, owner, now, lease)`` and, if the claim is then
+        ``owner``'s, ``save(checkout, expected_version)``, atomically.
+
+        Saves only if the stored checkout is still the one ``checkout`` was made from: its
+        version is ``expected_version`` and, when the store remembers the stored state of that
+        version (the one ``recent`` or ``load`` gave), it is that very state. Otherwise it saves
+        nothing (``saved`` is ``None``, no ``ConcurrencyConflict``) and the claim taken stays
+        taken. Raises ``StoreError`` when the database fails, and then takes nothing.
+        """
+        ...
+
+    def save_and_release(self, checkout: Checkout, expected_version: int, owner: str) -> Checkout:
+        """``save(checkout, expected_version)`` and, if it saved, ``release_claim(checkout.id,
+        owner)``, atomically. Raises what ``save`` raises, and then releases nothing."""
+        ...
+
+
 class AsyncStore(Protocol):
     """``Store`` for asyncio services: the same methods, answers and errors, awaited; a call
     never blocks the event loop."""
@@ -218,6 +268,31 @@ class AsyncStore(Protocol):
 
     async def purge(self, now: datetime, *, finished_before: datetime | None = None) -> int:
         """See ``Store.purge``."""
+        ...
+
+
+class AsyncGateStore(AsyncStore, Protocol):
+    """``GateStore`` for asyncio services: the same steps, awaited."""
+
+    async def recent(self, checkout_id: str) -> Checkout | None:
+        """See ``GateStore.recent``."""
+        ...
+
+    async def claim_and_save(
+        self,
+        checkout: Checkout,
+        expected_version: int,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> ClaimedSave:
+        """See ``GateStore.claim_and_save``."""
+        ...
+
+    async def save_and_release(
+        self, checkout: Checkout, expected_version: int, owner: str
+    ) -> Checkout:
+        """See ``GateStore.save_and_release``."""
         ...
 
 

@@ -15,7 +15,15 @@ from typing import Any
 from orderflow.calls import Call
 from orderflow.checkout import Checkout
 from orderflow.clock import SystemClock
-from orderflow.commands import CheckoutCommands, Command, Commit, ServiceSettings, Sleep, Stored
+from orderflow.commands import (
+    CheckoutCommands,
+    Command,
+    Commit,
+    ServiceSettings,
+    Sleep,
+    Stored,
+    takes_gate_steps,
+)
 from orderflow.errors import (
     CentraUnavailable,
     ClaimTimeout,
@@ -57,11 +65,12 @@ class _Service(CheckoutCommands):
 
     def __init__(
         self,
+        store: object,
         clock: Clock | None,
         settings: ServiceSettings | None,
         on_transition: Subscriber | Iterable[Subscriber] | None,
     ):
-        super().__init__(clock, settings)
+        super().__init__(clock, settings, gate_steps=takes_gate_steps(store))
         if on_transition is None:
             self._subscribers: tuple[Subscriber, ...] = ()
         elif callable(on_transition):
@@ -128,7 +137,7 @@ class CheckoutService(_Service):
         settings: ServiceSettings | None = None,
         on_transition: Subscriber | Iterable[Subscriber] | None = None,
     ):
-        super().__init__(clock, settings, on_transition)
+        super().__init__(store, clock, settings, on_transition)
         self.transport = transport
         self.store = store
 
@@ -149,7 +158,7 @@ class CheckoutService(_Service):
                 if isinstance(effect, Stored):
                     answer = effect.act(self.store)
                 elif isinstance(effect, Commit):
-                    answer = self.store.save(effect.checkout, effect.expected_version)
+                    answer = effect.act(self.store)
                     for told in self._committed(answer):
                         told.close()  # a coroutine function subscribed to a blocking service
                         log.warning("subscriber returned an awaitable; use AsyncCheckoutService")
@@ -297,7 +306,7 @@ class AsyncCheckoutService(_Service):
         settings: ServiceSettings | None = None,
         on_transition: Subscriber | Iterable[Subscriber] | None = None,
     ):
-        super().__init__(clock, settings, on_transition)
+        super().__init__(store, clock, settings, on_transition)
         self.transport = transport
         self.store = store
 
@@ -318,7 +327,7 @@ class AsyncCheckoutService(_Service):
                 if isinstance(effect, Stored):
                     answer = await effect.act(self.store)
                 elif isinstance(effect, Commit):
-                    answer = await self.store.save(effect.checkout, effect.expected_version)
+                    answer = await effect.act(self.store)
                     for told in self._committed(answer):
                         await self._await_subscriber(told, answer)
                 elif isinstance(effect, Sleep):

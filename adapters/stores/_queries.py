@@ -6,16 +6,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, NoReturn, Self, TypeVar
 
 import attrs
 
-from orderflow.adapters.stores._shared import DecodedCheckouts, Filters, unreserved, versioned
+from orderflow.adapters.stores._shared import (
+    DecodedCheckouts,
+    Filters,
+    jsonb_changes,
+    unreserved,
+    versioned,
+)
 from orderflow.adapters.stores._sql import SEARCHED, Fetch, Query, Statements, Steps, Work
 from orderflow.checkout import Checkout
 from orderflow.errors import CheckoutNotFound, ConcurrencyConflict
 from orderflow.flow import State
-from orderflow.ports import Claim, IdempotencyRecord
+from orderflow.ports import Claim, ClaimedSave, IdempotencyRecord
 
 T = TypeVar("T")
 
@@ -42,37 +48,107 @@ class Queries:
 
     def load(self, checkout_id: str) -> Work[Checkout]:
         """See ``Store.load``."""
+        known = self._decoded.known(checkout_id)
 
         def steps() -> Steps[Checkout]:
-            row = yield Query(self._sql.load, {"id": checkout_id})
+            params = {"id": checkout_id, "known": known[0] if known is not None else None}
+            row = yield Query(self._sql.load, params)
             if row is None:
                 raise CheckoutNotFound(checkout_id)
-            return self._checkout(checkout_id, row[0], row[1])
+            version, stamp, body = row
+            if body is None:  # PostgreSQL found the stamp it was sent: the state decoded
+                assert known is not None
+                return self._versioned(known[1], version)
+            return self._checkout(checkout_id, version, stamp, body)
 
         return Work(steps())
 
     def save(self, checkout: Checkout, expected_version: int) -> Work[Checkout]:
         """See ``Store.save``."""
-        saved = versioned(checkout, expected_version)
-        params = {
-            "id": saved.id,
-            "version": saved.version,
-            "state": saved.state.value,
-            "updated_at": self._at(saved.updated_at),
-            **{column.name: column.value(saved) for column in SEARCHED},
-            "body": self._decoded.encode(saved),
-            "expected": expected_version,
-        }
+        saved, params = self._saving(checkout, expected_version)
         statement = self._sql.create if expected_version == 0 else self._sql.update
 
         def steps() -> Steps[Checkout]:
-            changed = yield Query(statement, params, Fetch.COUNT)
-            if changed != 1:
-                row = yield Query(self._sql.version, {"id": saved.id})
-                raise ConcurrencyConflict(saved.id, expected_version, row[0] if row else None)
-            return saved
+            row = yield Query(statement, params)
+            if row is None:
+                yield from self._conflict(saved.id, expected_version)
+            return self._kept(saved, row[0], params["body"])
 
         return Work(steps())
+
+    def recent(self, checkout_id: str) -> Checkout | None:
+        """See ``GateStore.recent``: the decoded checkout kept, with no query."""
+        return self._decoded.recent(checkout_id)
+
+    def claim_and_save(
+        self,
+        checkout: Checkout,
+        expected_version: int,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> Work[ClaimedSave]:
+        """See ``GateStore.claim_and_save``: one statement on PostgreSQL, one transaction of
+        two on SQLite."""
+        saved, params = self._saving(checkout, expected_version)
+        params.update(self._claiming(saved.id, owner, now, lease))
+        params["known"] = self._decoded.stamp(saved.id, expected_version)
+        sql = self._sql
+
+        def one_statement() -> Steps[ClaimedSave]:
+            while True:
+                row = yield Query(sql.claim_and_save, params)
+                if row is None:  # a claim written after the statement's snapshot: read it
+                    row = yield Query(sql.read_claim, {"id": saved.id})
+                    if row is None:
+                        continue  # released meanwhile: try again
+                    row = (*row, None)
+                holder, expires_at, stamp = row
+                claim = Claim(saved.id, holder, self._time(expires_at))
+                if stamp is None:
+                    return ClaimedSave(claim, None)
+                return ClaimedSave(claim, self._kept(saved, stamp, params["body"]))
+
+        def in_a_transaction() -> Steps[ClaimedSave]:
+            row = yield Query(sql.claim, params)
+            if row is None:  # another owner's; the transaction holds the write lock
+                row = yield Query(sql.read_claim, {"id": saved.id})
+                return ClaimedSave(Claim(saved.id, row[0], self._time(row[1])), None)
+            claim = Claim(saved.id, row[0], self._time(row[1]))
+            row = yield Query(sql.update_unchanged, params)
+            if row is None:
+                return ClaimedSave(claim, None)
+            return ClaimedSave(claim, self._kept(saved, row[0], params["body"]))
+
+        if sql.claim_and_save:
+            return Work(one_statement())
+        return Work(in_a_transaction(), atomic=True)
+
+    def save_and_release(
+        self, checkout: Checkout, expected_version: int, owner: str
+    ) -> Work[Checkout]:
+        """See ``GateStore.save_and_release``: one statement on PostgreSQL, one transaction of
+        two on SQLite."""
+        saved, params = self._saving(checkout, expected_version)
+        params["owner"] = owner
+        sql = self._sql
+
+        def one_statement() -> Steps[Checkout]:
+            row = yield Query(sql.save_and_release, params)
+            if row is None:
+                yield from self._conflict(saved.id, expected_version)
+            return self._kept(saved, row[0], params["body"])
+
+        def in_a_transaction() -> Steps[Checkout]:
+            row = yield Query(sql.update, params)
+            if row is None:
+                yield from self._conflict(saved.id, expected_version)
+            yield Query(sql.release, {"id": saved.id, "owner": owner}, Fetch.NOTHING)
+            return self._kept(saved, row[0], params["body"])
+
+        if sql.save_and_release:
+            return Work(one_statement())
+        return Work(in_a_transaction(), atomic=True)
 
     def find(self, filters: Filters) -> Work[list[Checkout]]:
         """See ``Store.find``."""
@@ -105,21 +181,19 @@ class Queries:
     def acquire_claim(
         self, checkout_id: str, owner: str, now: datetime, lease: timedelta
     ) -> Work[Claim]:
-        """See ``Store.acquire_claim``."""
-        params = {
-            "id": checkout_id,
-            "owner": owner,
-            "now": self._at(now),
-            "expires_at": self._at(now + lease),
-        }
+        """See ``Store.acquire_claim``: one statement when the claim is free or the owner's."""
+        params = self._claiming(checkout_id, owner, now, lease)
 
         def steps() -> Steps[Claim]:
-            row = yield Query(self._sql.claim, params)
-            if row is None:  # another owner holds it; the upsert locked its row
-                row = yield Query(self._sql.read_claim, {"id": checkout_id})
-            return Claim(checkout_id, row[0], self._time(row[1]))
+            while True:
+                row = yield Query(self._sql.claim, params)
+                if row is None:  # another owner holds it
+                    row = yield Query(self._sql.read_claim, {"id": checkout_id})
+                if row is not None:
+                    return Claim(checkout_id, row[0], self._time(row[1]))
+                # released between the two statements: try again
 
-        return Work(steps(), atomic=True)
+        return Work(steps())
 
     def release_claim(self, checkout_id: str, owner: str) -> Work[None]:
         """See ``Store.release_claim``."""
@@ -140,12 +214,15 @@ class Queries:
         }
 
         def steps() -> Steps[IdempotencyRecord]:
-            row = yield Query(self._sql.reserve, params)
-            if row is None:  # the stored record stays; the upsert locked its row
-                row = yield Query(self._sql.read_record, {"key": record.key})
-            return self._record(row)
+            while True:
+                row = yield Query(self._sql.reserve, params)
+                if row is None:  # the stored record stays
+                    row = yield Query(self._sql.read_record, {"key": record.key})
+                if row is not None:
+                    return self._record(row)
+                # removed between the two statements: try again
 
-        return Work(steps(), atomic=True)
+        return Work(steps())
 
     def complete(self, key: str, owner: str, result: str) -> Work[bool]:
         """See ``Store.complete``."""
@@ -183,9 +260,53 @@ class Queries:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _checkout(self, checkout_id: str, version: int, body: str) -> Checkout:
-        checkout = self._decoded.decode(checkout_id, body)
+    def _checkout(self, checkout_id: str, version: int, stamp: str | None, body: str) -> Checkout:
+        checkout = self._decoded.decode(checkout_id, body if stamp is None else stamp, body)
+        return self._versioned(checkout, version)
+
+    @staticmethod
+    def _versioned(checkout: Checkout, version: int) -> Checkout:
         return checkout if checkout.version == version else attrs.evolve(checkout, version=version)
+
+    def _saving(self, checkout: Checkout, expected_version: int) -> tuple[Checkout, dict[str, Any]]:
+        """The checkout as saved, and the parameters of the statements that save it."""
+        saved = versioned(checkout, expected_version)
+        params = {
+            "id": saved.id,
+            "version": saved.version,
+            "state": saved.state.value,
+            "updated_at": self._at(saved.updated_at),
+            **{column.name: column.value(saved) for column in SEARCHED},
+            "body": self._decoded.encode(saved),
+            "expected": expected_version,
+        }
+        return saved, params
+
+    def _claiming(
+        self, checkout_id: str, owner: str, now: datetime, lease: timedelta
+    ) -> dict[str, Any]:
+        return {
+            "id": checkout_id,
+            "owner": owner,
+            "now": self._at(now),
+            "expires_at": self._at(now + lease),
+        }
+
+    def _kept(self, saved: Checkout, stamp: str | None, body: str) -> Checkout:
+        """``saved``, written as ``body`` with ``stamp``, kept: SQLite's stamp is ``None`` (the
+        text it keeps verbatim is the stamp); PostgreSQL's, unless ``jsonb`` changes the text's
+        value (a fresh decode would give another checkout than ``saved``)."""
+        if stamp is None:
+            self._decoded.keep(saved.id, body, saved)
+        elif jsonb_changes(body):
+            self._decoded.forget(saved.id)
+        else:
+            self._decoded.keep(saved.id, stamp, saved)
+        return saved
+
+    def _conflict(self, checkout_id: str, expected_version: int) -> Steps[NoReturn]:
+        row = yield Query(self._sql.version, {"id": checkout_id})
+        raise ConcurrencyConflict(checkout_id, expected_version, row[0] if row else None)
 
     def _record(self, row: Any) -> IdempotencyRecord:
         key, fingerprint, owner, lease_until, expires_at, result, checkout_id, attempt = row
@@ -284,6 +405,30 @@ class SQLStore:
     def acquire_claim(self, checkout_id: str, owner: str, now: datetime, lease: timedelta) -> Claim:
         """Take or renew the claim on a checkout, atomically; the claim in force afterwards."""
         return self._run(self._queries.acquire_claim(checkout_id, owner, now, lease))
+
+    def recent(self, checkout_id: str) -> Checkout | None:
+        """The checkout as this store last saved, loaded or found it, if it kept it (no query;
+        see ``GateStore.recent``)."""
+        return self._queries.recent(checkout_id)
+
+    def claim_and_save(
+        self,
+        checkout: Checkout,
+        expected_version: int,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> ClaimedSave:
+        """Take the claim and, if it is then ``owner``'s and the stored checkout unchanged, save
+        ``checkout``, atomically (see ``GateStore.claim_and_save``)."""
+        return self._run(
+            self._queries.claim_and_save(checkout, expected_version, owner, now, lease)
+        )
+
+    def save_and_release(self, checkout: Checkout, expected_version: int, owner: str) -> Checkout:
+        """Save ``checkout`` and, if it saved, release ``owner``'s claim, atomically (see
+        ``GateStore.save_and_release``). Raises ``ConcurrencyConflict`` as ``save`` does."""
+        return self._run(self._queries.save_and_release(checkout, expected_version, owner))
 
     def release_claim(self, checkout_id: str, owner: str) -> None:
         """Give up ``owner``'s claim; does nothing if ``owner`` does not hold it."""

@@ -7,8 +7,12 @@ connection, the async PostgreSQL store awaits each query instead. The statements
 once with psycopg's ``%(name)s`` placeholders and rendered for each database (SQLite's
 ``:name``, its tables' names, PostgreSQL's ``jsonb`` casts). Writes that read their own result
 back (claims, idempotency records) are one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE ...
-RETURNING``; when the ``WHERE`` refuses, the row in force is read back in the same transaction
-(SQLite's ``BEGIN IMMEDIATE`` holds the file's write lock; PostgreSQL's upsert locked the row).
+RETURNING``, atomic on its own; only when the ``WHERE`` refuses is the row in force read by a
+second statement (and the write tried again if that row went meanwhile). Every read and write
+of a checkout returns its *stamp* (``_shared.DecodedCheckouts``): PostgreSQL's ``xmin``; for
+SQLite none, its stamp being the text itself. On PostgreSQL the money gate's combined steps
+(``GateStore``) are one statement each, with data-modifying ``WITH`` clauses; SQLite, which has
+none, takes them as a few statements in one ``BEGIN IMMEDIATE`` transaction, in process.
 """
 
 from __future__ import annotations
@@ -138,6 +142,18 @@ INDEXES = (
 
 _RECORD = "key, fingerprint, owner, lease_until, expires_at, result, checkout_id, attempt"
 _EXPIRED = "i.expires_at <= %(now)s"
+_CLAIM = """
+    INSERT INTO {claims} AS c (checkout_id, owner, expires_at)
+    VALUES (%(id)s, %(owner)s, %(expires_at)s)
+    ON CONFLICT (checkout_id) DO UPDATE
+        SET owner = excluded.owner, expires_at = excluded.expires_at
+        WHERE c.expires_at <= %(now)s OR c.owner = %(owner)s
+    RETURNING owner, expires_at"""
+_SAVED = """version = %(version)s, state = %(state)s, updated_at = %(updated_at)s,
+    {searched_set}, body = %(body)s{json}"""
+# ``known``: the stamp of the base's stored state, when the store holds it; else the version
+# alone decides, as in ``update``.
+_UNCHANGED = "(%(known)s{text} IS NULL OR {stamp} = %(known)s)"
 
 
 @attrs.frozen
@@ -148,6 +164,7 @@ class Statements:
     version: str
     create: str
     update: str
+    update_unchanged: str
     find: str
     find_state: str
     find_unknown: str
@@ -159,6 +176,8 @@ class Statements:
     claim: str
     read_claim: str
     release: str
+    claim_and_save: str
+    save_and_release: str
     reserve: str
     read_record: str
     complete: str
@@ -173,12 +192,21 @@ class Statements:
     @classmethod
     def render(cls, tables: Mapping[str, str], *, jsonb: bool, named: bool) -> Statements:
         """The statements over ``tables`` (each table's name as written in SQL); bodies cast
-        to and from ``jsonb`` or kept as text; SQLite's ``:name`` placeholders if ``named``."""
+        to and from ``jsonb`` and stamped by ``xmin``, or kept as text (their own stamp), with
+        the money gate's combined steps left empty (no data-modifying ``WITH``); SQLite's
+        ``:name`` placeholders if ``named``."""
         final = ", ".join(f"'{state.value}'" for state in FINISHED)
         fields = {
             **tables,
             "json": "::jsonb" if jsonb else "",
             "text": "::text" if jsonb else "",
+            # What identifies the stored state, in SQL, and what a statement returns as it.
+            "stamp": "xmin::text" if jsonb else "body",
+            "stamped": "xmin::text" if jsonb else "NULL",
+            # A load sends no body when it is the state the store already holds decoded.
+            "loaded": "CASE WHEN xmin::text = %(known)s THEN NULL ELSE body::text END"
+            if jsonb
+            else "body",
             "final": final,
             "finished": f"SELECT id FROM {tables['checkouts']} WHERE state IN ({final}) "
             "AND updated_at < %(before)s",
@@ -192,22 +220,35 @@ class Statements:
             return re.sub(r"%\((\w+)\)s", r":\1", sql) if named else sql
 
         templates = attrs.asdict(_TEMPLATES)
-        return cls(**{name: rendered(text) for name, text in templates.items()})
+        skipped = set() if jsonb else _ONE_STATEMENT_ON_POSTGRES
+        return cls(
+            **{name: "" if name in skipped else rendered(text) for name, text in templates.items()}
+        )
+
+
+_ONE_STATEMENT_ON_POSTGRES = {"claim_and_save", "save_and_release"}
+"""The combined steps written as one statement, for PostgreSQL only (see ``_queries``)."""
 
 
 _TEMPLATES = Statements(
-    load="SELECT version, body{text} FROM {checkouts} WHERE id = %(id)s",
+    load="SELECT version, {stamped}, {loaded} FROM {checkouts} WHERE id = %(id)s",
     version="SELECT version FROM {checkouts} WHERE id = %(id)s",
     create="""
         INSERT INTO {checkouts} (id, version, state, updated_at, {searched}, body)
         VALUES (%(id)s, %(version)s, %(state)s, %(updated_at)s, {searched_values},
             %(body)s{json})
-        ON CONFLICT (id) DO NOTHING""",
-    update="""
-        UPDATE {checkouts} SET version = %(version)s, state = %(state)s,
-            updated_at = %(updated_at)s, {searched_set}, body = %(body)s{json}
-        WHERE id = %(id)s AND version = %(expected)s""",
-    find="SELECT id, version, body{text} FROM {checkouts}",
+        ON CONFLICT (id) DO NOTHING
+        RETURNING {stamped}""",
+    update=f"""
+        UPDATE {{checkouts}} SET {_SAVED}
+        WHERE id = %(id)s AND version = %(expected)s
+        RETURNING {{stamped}}""",
+    # A save on a base the store handed out: only while the stored state is still that base.
+    update_unchanged=f"""
+        UPDATE {{checkouts}} SET {_SAVED}
+        WHERE id = %(id)s AND version = %(expected)s AND {_UNCHANGED}
+        RETURNING {{stamped}}""",
+    find="SELECT id, version, {stamped}, body{text} FROM {checkouts}",
     find_state="state = %(state)s",
     find_unknown="outcome_unknown IS NOT NULL",
     find_known="outcome_unknown IS NULL",
@@ -215,15 +256,36 @@ _TEMPLATES = Statements(
     find_order_number="order_number = %(order)s",
     find_selection="selection_id = %(selection)s",
     find_sorted="ORDER BY updated_at, id LIMIT %(limit)s",
-    claim="""
-        INSERT INTO {claims} AS c (checkout_id, owner, expires_at)
-        VALUES (%(id)s, %(owner)s, %(expires_at)s)
-        ON CONFLICT (checkout_id) DO UPDATE
-            SET owner = excluded.owner, expires_at = excluded.expires_at
-            WHERE c.expires_at <= %(now)s OR c.owner = %(owner)s
-        RETURNING owner, expires_at""",
+    claim=_CLAIM,
     read_claim="SELECT owner, expires_at FROM {claims} WHERE checkout_id = %(id)s",
     release="DELETE FROM {claims} WHERE checkout_id = %(id)s AND owner = %(owner)s",
+    # The claim, and the save only if the claim became the owner's: the claim in force and
+    # the saved row's stamp (NULL: nothing saved). No row when another owner's claim was
+    # written after this statement's snapshot: the caller reads it with ``read_claim``.
+    claim_and_save=f"""
+        WITH taken AS ({_CLAIM}),
+        saved AS (
+            UPDATE {{checkouts}} SET {_SAVED}
+            WHERE id = %(id)s AND version = %(expected)s AND {_UNCHANGED}
+                AND EXISTS (SELECT FROM taken)
+            RETURNING xmin::text AS stamp
+        )
+        SELECT owner, expires_at, (SELECT stamp FROM saved) FROM taken
+        UNION ALL
+        SELECT owner, expires_at, NULL FROM {{claims}}
+        WHERE checkout_id = %(id)s AND NOT EXISTS (SELECT FROM taken)""",
+    # The save, and the claim's release only if it saved: the saved row's stamp, or no row.
+    save_and_release=f"""
+        WITH saved AS (
+            UPDATE {{checkouts}} SET {_SAVED}
+            WHERE id = %(id)s AND version = %(expected)s
+            RETURNING xmin::text AS stamp
+        ),
+        released AS (
+            DELETE FROM {{claims}}
+            WHERE checkout_id = %(id)s AND owner = %(owner)s AND EXISTS (SELECT FROM saved)
+        )
+        SELECT stamp FROM saved""",
     # An expired record is replaced; a running one whose lease lapsed changes owner and
     # lease when the same request asks again, keeping what the first caller asked for; any
     # other stays as it is (another request with the key is refused by its caller).

@@ -18,7 +18,7 @@ from orderflow.adapters.stores._sql import Fetch, Steps, Work
 from orderflow.checkout import Checkout
 from orderflow.errors import StoreError
 from orderflow.flow import State
-from orderflow.ports import AsyncStore, Claim, IdempotencyRecord
+from orderflow.ports import AsyncGateStore, Claim, ClaimedSave, IdempotencyRecord
 
 __all__ = ["AsyncPostgresStore"]
 
@@ -27,7 +27,8 @@ _Pool = psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
 
 class AsyncPostgresStore:
-    """An ``AsyncStore`` in PostgreSQL tables prefixed ``orderflow_``; ``create_schema()`` once.
+    """An ``AsyncGateStore`` in PostgreSQL tables prefixed ``orderflow_``; ``create_schema()``
+    once.
 
     Takes the arguments of ``PostgresStore``, with the same meaning. The pool opens on first
     use (or ``open()``) inside the running event loop, and the store is used from that loop
@@ -132,6 +133,28 @@ class AsyncPostgresStore:
         """See ``Store.release_claim``."""
         await self._run(self._queries.release_claim(checkout_id, owner))
 
+    async def recent(self, checkout_id: str) -> Checkout | None:
+        """See ``GateStore.recent``."""
+        return self._queries.recent(checkout_id)
+
+    async def claim_and_save(
+        self,
+        checkout: Checkout,
+        expected_version: int,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> ClaimedSave:
+        """See ``GateStore.claim_and_save``."""
+        work = self._queries.claim_and_save(checkout, expected_version, owner, now, lease)
+        return await self._run(work)
+
+    async def save_and_release(
+        self, checkout: Checkout, expected_version: int, owner: str
+    ) -> Checkout:
+        """See ``GateStore.save_and_release``."""
+        return await self._run(self._queries.save_and_release(checkout, expected_version, owner))
+
     async def reserve(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord:
         """See ``Store.reserve``."""
         return await self._run(self._queries.reserve(record, now))
@@ -217,5 +240,5 @@ async def _perform(connection: psycopg.AsyncConnection[Any], steps: Steps[T]) ->
 
 if TYPE_CHECKING:
 
-    def _conforms(store: AsyncPostgresStore) -> AsyncStore:
+    def _conforms(store: AsyncPostgresStore) -> AsyncGateStore:
         return store

@@ -17,7 +17,7 @@ from orderflow.adapters.stores._shared import AsyncFacade, Filters, aware, unres
 from orderflow.checkout import Checkout
 from orderflow.errors import CheckoutNotFound, ConcurrencyConflict
 from orderflow.flow import FINAL, State
-from orderflow.ports import AsyncStore, Claim, IdempotencyRecord, Store
+from orderflow.ports import AsyncGateStore, Claim, ClaimedSave, GateStore, IdempotencyRecord
 
 __all__ = ["AsyncMemoryStore", "MemoryStore"]
 
@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 
 class MemoryStore:
-    """A ``Store`` kept in this process's memory, safe across threads (one lock).
+    """A ``GateStore`` kept in this process's memory, safe across threads (one lock).
 
     It keeps the (frozen) ``Checkout`` objects themselves rather than a serialized copy, but
     checks versions, claims and idempotency records exactly like the database stores. Raises
@@ -52,13 +52,7 @@ class MemoryStore:
         saved = versioned(checkout, expected_version)
         aware(saved.updated_at)
         with self._lock:
-            stored = self._checkouts.get(checkout.id)
-            actual = stored.version if stored is not None else 0
-            if actual != expected_version:
-                raise ConcurrencyConflict(
-                    checkout.id, expected_version, stored.version if stored is not None else None
-                )
-            self._checkouts[checkout.id] = saved
+            self._store(saved, expected_version)
         return saved
 
     def find(
@@ -90,18 +84,48 @@ class MemoryStore:
         """Take or renew the claim on a checkout, atomically; the claim in force afterwards."""
         aware(now)
         with self._lock:
-            claim = self._claims.get(checkout_id)
-            if claim is None or claim.expires_at <= now or claim.owner == owner:
-                claim = Claim(checkout_id, owner, now + lease)
-                self._claims[checkout_id] = claim
-            return claim
+            return self._claim(checkout_id, owner, now, lease)
 
     def release_claim(self, checkout_id: str, owner: str) -> None:
         """Give up ``owner``'s claim; does nothing if ``owner`` does not hold it."""
         with self._lock:
-            claim = self._claims.get(checkout_id)
-            if claim is not None and claim.owner == owner:
-                del self._claims[checkout_id]
+            self._release(checkout_id, owner)
+
+    def recent(self, checkout_id: str) -> Checkout | None:
+        """The stored checkout, if any (see ``GateStore.recent``; here never out of date)."""
+        with self._lock:
+            return self._checkouts.get(checkout_id)
+
+    def claim_and_save(
+        self,
+        checkout: Checkout,
+        expected_version: int,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> ClaimedSave:
+        """Take the claim and, if it is then ``owner``'s and the stored version still
+        ``expected_version``, save ``checkout``, atomically (see ``GateStore.claim_and_save``)."""
+        aware(now)
+        saved = versioned(checkout, expected_version)
+        aware(saved.updated_at)
+        with self._lock:
+            claim = self._claim(checkout.id, owner, now, lease)
+            stored = self._checkouts.get(checkout.id)
+            if claim.owner != owner or stored is None or stored.version != expected_version:
+                return ClaimedSave(claim, None)
+            self._checkouts[checkout.id] = saved
+        return ClaimedSave(claim, saved)
+
+    def save_and_release(self, checkout: Checkout, expected_version: int, owner: str) -> Checkout:
+        """Save ``checkout`` and, if it saved, release ``owner``'s claim, atomically (see
+        ``GateStore.save_and_release``). Raises ``ConcurrencyConflict`` as ``save`` does."""
+        saved = versioned(checkout, expected_version)
+        aware(saved.updated_at)
+        with self._lock:
+            self._store(saved, expected_version)
+            self._release(checkout.id, owner)
+        return saved
 
     def reserve(self, record: IdempotencyRecord, now: datetime) -> IdempotencyRecord:
         """Reserve ``record.key`` for ``record.owner``, atomically; the record in force after
@@ -183,9 +207,32 @@ class MemoryStore:
                 del self._checkouts[checkout_id]
         return len(claims) + len(records) + len(finished)
 
+    # --- internals, under the lock ------------------------------------------------------------
+
+    def _store(self, saved: Checkout, expected_version: int) -> None:
+        stored = self._checkouts.get(saved.id)
+        actual = stored.version if stored is not None else 0
+        if actual != expected_version:
+            raise ConcurrencyConflict(
+                saved.id, expected_version, stored.version if stored is not None else None
+            )
+        self._checkouts[saved.id] = saved
+
+    def _claim(self, checkout_id: str, owner: str, now: datetime, lease: timedelta) -> Claim:
+        claim = self._claims.get(checkout_id)
+        if claim is None or claim.expires_at <= now or claim.owner == owner:
+            claim = Claim(checkout_id, owner, now + lease)
+            self._claims[checkout_id] = claim
+        return claim
+
+    def _release(self, checkout_id: str, owner: str) -> None:
+        claim = self._claims.get(checkout_id)
+        if claim is not None and claim.owner == owner:
+            del self._claims[checkout_id]
+
 
 class AsyncMemoryStore(AsyncFacade):
-    """An ``AsyncStore`` in this process's memory: a ``MemoryStore``, awaited.
+    """An ``AsyncGateStore`` in this process's memory: a ``MemoryStore``, awaited.
 
     ``store`` shares an existing ``MemoryStore`` (so sync code sees the same checkouts).
     Raises what ``MemoryStore`` raises.
@@ -194,11 +241,11 @@ class AsyncMemoryStore(AsyncFacade):
     def __init__(self, store: MemoryStore | None = None) -> None:
         self._store = store if store is not None else MemoryStore()
 
-    async def _call(self, work: Callable[[Store], T]) -> T:
+    async def _call(self, work: Callable[[GateStore], T]) -> T:
         return work(self._store)
 
 
 if TYPE_CHECKING:
 
-    def _conforms(sync: MemoryStore, awaited: AsyncMemoryStore) -> tuple[Store, AsyncStore]:
+    def _conforms(sync: MemoryStore, awaited: AsyncMemoryStore) -> tuple[GateStore, AsyncGateStore]:
         return sync, awaited

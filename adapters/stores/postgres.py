@@ -20,7 +20,7 @@ from orderflow.adapters.stores._postgres import PostgresSettings
 from orderflow.adapters.stores._queries import SQLStore
 from orderflow.adapters.stores._sql import Work, run
 from orderflow.errors import StoreError
-from orderflow.ports import Store
+from orderflow.ports import GateStore
 
 __all__ = ["PostgresStore"]
 
@@ -29,7 +29,7 @@ _Pool = psycopg_pool.ConnectionPool[psycopg.Connection[Any]]
 
 
 class PostgresStore(SQLStore):
-    """A ``Store`` in PostgreSQL tables prefixed ``orderflow_``; run ``create_schema()`` once.
+    """A ``GateStore`` in PostgreSQL tables prefixed ``orderflow_``; run ``create_schema()`` once.
 
     ``schema`` puts the tables in that PostgreSQL schema instead of the connection's default.
     ``max_connections`` bounds the pool (more callers wait, up to ``pool_timeout`` seconds);
@@ -133,5 +133,5 @@ class PostgresStore(SQLStore):
 
 if TYPE_CHECKING:
 
-    def _conforms(store: PostgresStore) -> Store:
+    def _conforms(store: PostgresStore) -> GateStore:
         return store

@@ -2,8 +2,8 @@
 
 Each call borrows a connection from a small pool of idle ones, so threads never share one
 mid-call and WAL mode lets readers run beside the one writer. A call that writes more than one
-row or reads its own write back (claims, idempotency records, ``purge``) runs in
-``BEGIN IMMEDIATE``, which takes the file's write lock before reading. Times are stored as
+row (the money gate's combined steps, ``purge``) runs in ``BEGIN IMMEDIATE``, which takes the
+file's write lock before reading. Times are stored as
 integer microseconds since the Unix epoch, UTC: exact and comparable. The schema is created on
 first use, and a file of an earlier version is brought up to date then (``_schema``).
 ``AsyncSQLiteStore`` runs the same store's calls in worker threads. Needs SQLite 3.35
@@ -33,8 +33,9 @@ from orderflow.adapters.stores._sql import (
     Work,
     run,
 )
+from orderflow.checkout import Checkout
 from orderflow.errors import StoreError
-from orderflow.ports import AsyncStore, Store
+from orderflow.ports import AsyncGateStore, GateStore
 
 __all__ = ["AsyncSQLiteStore", "SQLiteStore"]
 
@@ -108,7 +109,7 @@ def _schema() -> Steps[None]:
 
 
 class SQLiteStore(SQLStore):
-    """A ``Store`` in one SQLite file; the schema is created (or upgraded) on first use.
+    """A ``GateStore`` in one SQLite file; the schema is created (or upgraded) on first use.
 
     ``timeout`` is how long a write waits for another thread or process holding the file's
     write lock before failing with ``StoreError``. ``cache_size`` decoded checkouts are kept and
@@ -199,7 +200,7 @@ class SQLiteStore(SQLStore):
 
 
 class AsyncSQLiteStore(AsyncFacade):
-    """An ``AsyncStore`` in one SQLite file: a ``SQLiteStore`` whose calls run in threads.
+    """An ``AsyncGateStore`` in one SQLite file: a ``SQLiteStore`` whose calls run in threads.
 
     Each call runs in a worker thread (``asyncio.to_thread``), so the event loop never waits
     for the file's lock or the disk. The file is opened, and its schema created or upgraded, on
@@ -238,8 +239,14 @@ class AsyncSQLiteStore(AsyncFacade):
         await self.open()
         return self
 
-    def _call(self, work: Callable[[Store], T]) -> Awaitable[T]:
+    def _call(self, work: Callable[[GateStore], T]) -> Awaitable[T]:
         return asyncio.to_thread(lambda: work(self._opened()))
+
+    async def recent(self, checkout_id: str) -> Checkout | None:
+        """See ``GateStore.recent``: no thread needed, nothing is read (``None`` before the
+        file is opened)."""
+        store = self._store
+        return store.recent(checkout_id) if store is not None else None
 
     def _opened(self) -> SQLiteStore:
         with self._lock:
@@ -316,5 +323,5 @@ def _datetime(micros: int) -> datetime:
 
 if TYPE_CHECKING:
 
-    def _conforms(sync: SQLiteStore, awaited: AsyncSQLiteStore) -> tuple[Store, AsyncStore]:
+    def _conforms(sync: SQLiteStore, awaited: AsyncSQLiteStore) -> tuple[GateStore, AsyncGateStore]:
         return sync, awaited

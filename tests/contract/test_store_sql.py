@@ -192,3 +192,69 @@ def test_a_closed_store_refuses_every_call_with_store_error(sql_home: StoreHome)
     for call in (lambda: store.load("co-1"), store.find, lambda: store.purge(NOW)):
         with pytest.raises(StoreError, match="closed"):
             call()
+
+
+# --- the decoded-checkout cache -----------------------------------------------------------------
+
+
+def test_a_load_of_what_the_store_saved_or_loaded_is_the_checkout_it_decoded_once(
+    sql_home: StoreHome,
+) -> None:
+    """PostgreSQL's ``jsonb`` hands back text normalised otherwise than what was saved: a cache
+    keyed by the text never hit there. The same object back means nothing was decoded."""
+    store = sql_home.open()
+    saved = store.save(attrs.evolve(new_checkout(), last_error='é ✓ {"a": 1}'), 0)
+
+    loaded = store.load(saved.id)
+
+    assert loaded is saved
+    assert store.load(saved.id) is saved
+    reader = sql_home.open()
+    first = reader.load(saved.id)
+    assert first == saved and first is not saved
+    assert reader.load(saved.id) is first
+
+
+def test_a_checkout_another_store_saved_is_decoded_afresh(sql_home: StoreHome) -> None:
+    mine, theirs = sql_home.open(), sql_home.open()
+    saved = mine.save(new_checkout(), 0)
+    assert mine.load(saved.id) is saved
+
+    changed = theirs.save(attrs.evolve(saved, state=State.CONFIRMED, version=2), 1)
+
+    assert mine.load(saved.id) == changed
+
+
+def test_a_row_rewritten_under_the_store_at_the_same_version_is_read_again(
+    sql_home: StoreHome,
+) -> None:
+    store = sql_home.open()
+    saved = store.save(new_checkout(), 0)
+    assert store.load(saved.id) is saved
+    rewritten = attrs.evolve(saved, last_error="written by hand")
+    cast = "::jsonb" if sql_home.kind.database == "postgres" else ""
+
+    sql_home.sql(
+        f"UPDATE {sql_home.table('checkouts')} SET body = ?{cast} WHERE id = ?",
+        [codec.dumps(rewritten), saved.id],
+    )
+
+    assert store.load(saved.id) == rewritten
+    assert store.find()[0] == rewritten
+
+
+def test_a_load_equals_a_fresh_decode_even_where_jsonb_changes_a_number(
+    sql_home: StoreHome,
+) -> None:
+    """``jsonb`` gives 2.448889286199823e+16 back as 24488892861998230, another number: the
+    store that saved it must not hand back what it saved, but what every other store reads."""
+    store, reader = sql_home.open(), sql_home.open()
+    fields = {"big": 2.448889286199823e16, "plain": 2.5}
+    saved = store.save(attrs.evolve(new_checkout(), payment_fields=fields), 0)
+
+    loaded = store.load(saved.id)
+
+    assert loaded == reader.load(saved.id)
+    assert store.load(saved.id) is loaded  # decoded from the database once, then kept
+    if sql_home.kind.database == "sqlite":
+        assert loaded is saved  # SQLite keeps the text as it was given

@@ -7,6 +7,7 @@ fake still acts where Centra would have.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.calls import Call, CallKind
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock
-from orderflow.commands import ServiceSettings
+from orderflow.commands import ServiceSettings, takes_gate_steps
 from orderflow.errors import (
     AuthenticationFailed,
     CentraError,
@@ -28,6 +29,7 @@ from orderflow.errors import (
     EventNotAllowed,
     GuardRefused,
     IdempotencyKeyInFlight,
+    OrderflowError,
     OutcomeUnknown,
     PaymentInFlight,
 )
@@ -566,3 +568,163 @@ def test_an_unknown_outcome_and_what_reconcile_settled_are_warnings(
     assert any(
         f"checkout {pending.id}: reconcile settled payment_pending -> paid" in w for w in warnings
     )
+
+
+# --- the gate's combined store steps ----------------------------------------------------------
+
+
+class StaleCopies(MemoryStore):
+    """A store whose ``recent`` hands out the copies ``keep`` kept, however old (as another
+    process's store would, after this one's writes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: dict[str, Checkout] = {}
+
+    def keep(self, checkout: Checkout) -> None:
+        self.kept[checkout.id] = checkout
+
+    def recent(self, checkout_id: str) -> Checkout | None:
+        return self.kept.get(checkout_id)
+
+
+def test_a_stale_copy_whose_payment_became_unknown_is_looked_up_never_called_again() -> None:
+    fake, store, clock = FakeCentra.seeded(), StaleCopies(), ManualClock()
+    shop = Shop(fake, store, clock)
+    confirmed = shop.confirmed("instant-success")
+    store.keep(confirmed)
+    lost = OutcomeUnknown("start_payment", "read timed out")
+    with pytest.raises(OutcomeUnknown):
+        shop.service(start_payment=[acted_then(lost, fake)]).start_payment(confirmed.id)
+    assert store.load(confirmed.id).outcome_unknown is CallKind.START_PAYMENT
+
+    paid = shop.service().start_payment(confirmed.id)  # its copy: confirmed, no marker
+
+    assert paid.state is State.PAID and paid.outcome_unknown is None
+    assert fake.calls[CallKind.START_PAYMENT] == 1 and len(fake.orders) == 1
+    assert fake.calls[CallKind.READ_SELECTION] == 1
+
+
+def test_a_stale_copy_of_a_paid_checkout_returns_the_stored_receipt_without_a_call() -> None:
+    fake, store, clock = FakeCentra.seeded(), StaleCopies(), ManualClock()
+    shop = Shop(fake, store, clock)
+    pending = shop.pending()
+    store.keep(pending)
+    paid = shop.service().complete_payment(pending.id, SEED_PAYMENT_FIELDS)
+    calls = sum(fake.calls.values())
+
+    again = shop.service().complete_payment(pending.id, SEED_PAYMENT_FIELDS)
+
+    assert again == paid and sum(fake.calls.values()) == calls
+    assert store.acquire_claim(pending.id, "other", clock.now(), timedelta(1)).owner == "other"
+
+
+def test_a_stale_copy_of_a_checkout_cancelled_since_calls_nothing_and_frees_the_claim() -> None:
+    fake, store, clock = FakeCentra.seeded(), StaleCopies(), ManualClock()
+    shop = Shop(fake, store, clock)
+    confirmed = shop.confirmed()
+    store.keep(confirmed)  # its copy: confirmed, so the flow allows start_payment
+    cancelled = shop.service().cancel(confirmed.id)
+
+    with pytest.raises(EventNotAllowed):
+        shop.service().start_payment(confirmed.id)
+
+    assert fake.calls[CallKind.START_PAYMENT] == 0
+    assert store.load(confirmed.id) == cancelled
+    assert store.acquire_claim(confirmed.id, "other", clock.now(), timedelta(1)).owner == "other"
+
+
+OUTCOMES: dict[str, Scripted | None] = {
+    "answered": None,
+    "busy": busy(429),
+    "refused": CentraError(400, {"termsAndConditions": "must be true"}),
+    "lost": OutcomeUnknown("start_payment", "timeout"),
+    "foreign": RuntimeError("socket closed"),
+}
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES.values(), ids=OUTCOMES.keys())
+def test_the_claim_is_free_after_every_outcome_of_a_payment_call(
+    shop: Shop, outcome: Scripted | None
+) -> None:
+    confirmed = shop.confirmed()
+    script = {} if outcome is None else {"start_payment": [outcome]}
+    with contextlib.suppress(OrderflowError):
+        shop.service(**script).start_payment(confirmed.id)
+
+    claim = shop.store.acquire_claim(confirmed.id, "other", shop.clock.now(), timedelta(1))
+
+    assert claim.owner == "other"
+
+
+class OldContract:
+    """A store written to the ``Store`` contract alone: every method its own, no gate steps."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryStore()
+        self.calls: list[str] = []
+
+    def _forward(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(name)
+        return getattr(self.inner, name)(*args, **kwargs)
+
+    def load(self, *args: Any) -> Any:
+        return self._forward("load", *args)
+
+    def save(self, *args: Any) -> Any:
+        return self._forward("save", *args)
+
+    def find(self, **kwargs: Any) -> Any:
+        return self._forward("find", **kwargs)
+
+    def acquire_claim(self, *args: Any) -> Any:
+        return self._forward("acquire_claim", *args)
+
+    def release_claim(self, *args: Any) -> Any:
+        return self._forward("release_claim", *args)
+
+    def reserve(self, *args: Any) -> Any:
+        return self._forward("reserve", *args)
+
+    def complete(self, *args: Any) -> Any:
+        return self._forward("complete", *args)
+
+    def abandon(self, *args: Any) -> Any:
+        return self._forward("abandon", *args)
+
+    def forget(self, *args: Any) -> Any:
+        return self._forward("forget", *args)
+
+    def purge(self, *args: Any, **kwargs: Any) -> Any:
+        return self._forward("purge", *args, **kwargs)
+
+
+def test_a_store_of_the_old_contract_pays_once_through_the_separate_calls() -> None:
+    fake, store = FakeCentra.seeded(), OldContract()
+    service = CheckoutService(transport=fake, store=store)
+    confirmed = Shop(fake, store.inner, ManualClock()).confirmed()
+    store.calls.clear()
+
+    pending = service.start_payment(confirmed.id)
+    paid = service.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
+
+    assert paid.state is State.PAID and len(fake.orders) == 1
+    payment_step = ["load", "acquire_claim", "load", "save", "save", "release_claim"]
+    assert store.calls == payment_step * 2
+
+
+def test_a_subclass_that_overrides_a_separate_step_gets_the_separate_calls() -> None:
+    class CountedSaves(MemoryStore):
+        saves = 0
+
+        def save(self, checkout: Checkout, expected_version: int) -> Checkout:
+            self.saves += 1
+            return super().save(checkout, expected_version)
+
+    store = CountedSaves()
+    assert takes_gate_steps(MemoryStore()) and not takes_gate_steps(store)
+    shop = Shop(FakeCentra.seeded(), store, ManualClock())
+    pending = shop.pending()
+    shop.service().complete_payment(pending.id, SEED_PAYMENT_FIELDS)
+
+    assert store.saves == 3 + 2 + 2  # open, add_item, confirm; marker and settle of each step
