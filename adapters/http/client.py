@@ -37,6 +37,7 @@ from orderflow.calls import Call
 
 __all__ = [
     "DEFAULT_DEADLINE",
+    "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
     "MAX_ANSWER_BYTES",
     "MAX_DECODED_BYTES",
@@ -57,6 +58,11 @@ MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
 """The most bytes of an answer read from the wire (8 MiB)."""
 MAX_DECODED_BYTES: Final = 32 * 1024 * 1024
 """The most bytes of an answer kept after gzip or deflate (32 MiB)."""
+DEFAULT_LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+"""httpx's 100 connections, every one kept alive (httpx keeps 20). A client shared by many
+threads then reuses its connections instead of closing and reopening them past the 20th, the
+path on which httpcore now and then closes a connection it has just handed to a waiting
+request (encode/httpcore#1110, seen with 128 threads on httpx's defaults)."""
 
 _SLACK: Final = 0.05  # the async hard stop lets httpx's own timeouts (which say more) fire first
 _FAILURES = (httpx.HTTPError, httpx.InvalidURL)
@@ -122,7 +128,7 @@ class HttpOptions(TypedDict, total=False):
     call may take in all (``DEFAULT_DEADLINE``); ``max_answer_bytes`` and
     ``max_decoded_bytes``: an answer's size on the wire and after decompression;
     ``retries`` (2) and ``backoff`` (0.1 s, doubled per attempt; ``Retry-After`` wins) for
-    reads; ``limits``: the connection pool's ``httpx.Limits``.
+    reads; ``limits``: the connection pool's ``httpx.Limits`` (``DEFAULT_LIMITS``).
     """
 
     timeout: httpx.Timeout | float
@@ -156,7 +162,7 @@ class _HttpBase:
         self.base_url = str(url).rstrip("/")
         self._policy = _policy(options)
         self._dialect = dialect
-        self._limits = options.get("limits")
+        self._limits = options.get("limits", DEFAULT_LIMITS)
         self._headers = [
             ("Accept", "application/json"),
             ("Accept-Encoding", "gzip, deflate"),  # what ``body`` inflates within its limit
@@ -182,8 +188,7 @@ class _HttpBase:
         }
         if transport is not None:
             options["transport"] = transport
-        if self._limits is not None:
-            options["limits"] = self._limits
+        options["limits"] = self._limits
         return options
 
     def _exchange(

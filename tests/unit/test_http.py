@@ -168,6 +168,18 @@ def test_each_client_sends_through_one_httpx_client_with_httpxs_own_defaults() -
     asyncio.run(asynchronous.aclose())
 
 
+def test_every_connection_of_the_pool_is_kept_alive_unless_limits_say_otherwise() -> None:
+    def pool_of(client: ShopApiClient) -> tuple[int, int]:
+        pool = client._client._transport._pool  # type: ignore[attr-defined]
+        return pool._max_connections, pool._max_keepalive_connections
+
+    with ShopApiClient(BASE_URL, KEY) as client:
+        assert pool_of(client) == (100, 100)  # httpx would keep 20 of its 100
+    limits = httpx.Limits(max_connections=8, max_keepalive_connections=2)
+    with ShopApiClient(BASE_URL, KEY, limits=limits) as client:
+        assert pool_of(client) == (8, 2)
+
+
 def test_the_shop_api_clients_are_the_shared_http_client() -> None:
     assert issubclass(ShopApiClient, HttpClient)
 
