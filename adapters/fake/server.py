@@ -108,7 +108,10 @@ def create_app(
         if mount is not None:
             await mount.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        try:
+            body = await _read_body(receive)
+        except _ClientGone:
+            return  # a request cut short is not a request without a body: nothing was asked
         try:
             if fake.faults is None:
                 answer = _respond(fake, scope, body)
@@ -173,15 +176,21 @@ def _path_problem(path: str) -> str | None:
     return None
 
 
+class _ClientGone(Exception):
+    """The client disconnected before its request's body ended."""
+
+
 async def _read_body(receive: Receive) -> bytes | None:
     """The request's body, or ``None`` when it is larger than ``MAX_BODY`` (then drained, so
-    the client, still sending, reads the 413 instead of a reset connection)."""
+    the client, still sending, reads the 413 instead of a reset connection). Raises
+    ``_ClientGone`` when the client disconnected before the body ended: as a real HTTP server
+    does, the fake then acts on nothing."""
     chunks = []
     size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            break
+        if message["type"] != "http.request":
+            raise _ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size <= MAX_BODY:

@@ -4,6 +4,7 @@ answers use (payment methods, ``location``, vouchers as a list or as objects).""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,9 @@ from hypothesis import strategies as st
 
 from orderflow.adapters.fake import bodies
 from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM
+from orderflow.adapters.fake.server import create_app
+from orderflow.adapters.fake.storefront import graphql_app
 from orderflow.calls import AddItem, ApplyVoucher, CreateSelection
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -256,3 +260,38 @@ def test_the_quick_body_check_stops_at_the_same_depth_as_the_walk(depth: int, le
     body = _nested(depth, leaf)
     assert bodies.problems(body) == bodies._located(body)
     assert bool(bodies.problems(body)) == (depth > bodies.MAX_DEPTH or leaf == float("inf"))
+
+
+@pytest.mark.parametrize("served", ["shop api", "storefront api"])
+def test_a_request_cut_short_by_a_disconnect_is_not_answered_or_acted_on(served: str) -> None:
+    fake = FakeCentra.seeded()
+    selection = fake.send(CreateSelection()).selection_id
+    if served == "shop api":
+        app = create_app(fake)
+        path, first = f"/api/shop/selections/{selection}/items/{SEED_ITEM}", b'{"quan'
+    else:
+        app = graphql_app(fake)
+        path, first = "/graphql", b'{"query": "mutation { addItem'
+    messages = [
+        {"type": "http.request", "body": first, "more_body": True},
+        {"type": "http.disconnect"},  # the client died mid-body
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "headers": [(b"content-type", b"application/json")],
+        "query_string": b"",
+    }
+    asyncio.run(app(scope, receive, send))
+    assert sent == []
+    assert sum(fake.calls.values()) == 1  # the CreateSelection above, nothing since

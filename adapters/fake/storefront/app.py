@@ -169,7 +169,10 @@ def graphql_app(fake: FakeCentra, *, lost_answer_hold: float = 60.0) -> Any:
             return
         if scope["type"] != "http":
             return
-        body = await server._read_body(receive)
+        try:
+            body = await server._read_body(receive)
+        except server._ClientGone:
+            return  # a request cut short is not a request: nothing was asked
         trace = uuid.uuid4().hex
         if scope["method"] != "POST":
             answer = _failure(405, "the Storefront API takes POST", "BAD_REQUEST", trace)
