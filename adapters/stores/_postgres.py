@@ -41,7 +41,7 @@ _TABLES = (
         outcome_unknown text,
         selection_id text,
         order_number text,
-        body jsonb NOT NULL
+        body json NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS {claims} (
         checkout_id text PRIMARY KEY,
@@ -61,7 +61,7 @@ _TABLES = (
 )
 _WHERE = "coalesce(%(schema)s::text, current_schema())"
 _COLUMNS = f"""
-    SELECT table_name, column_name FROM information_schema.columns
+    SELECT table_name, column_name, data_type FROM information_schema.columns
     WHERE table_schema = {_WHERE}
     AND table_name IN ('orderflow_checkouts', 'orderflow_idempotency')"""
 _INDEXES = f"SELECT indexname FROM pg_indexes WHERE schemaname = {_WHERE}"
@@ -141,7 +141,7 @@ class PostgresSettings:
 
     def queries(self, cache_size: int) -> Queries:
         """The store's queries over its tables."""
-        statements = Statements.render(self.tables, jsonb=True, named=False)
+        statements = Statements.render(self.tables, postgres=True, named=False)
         return Queries(statements, at=aware, time=_utc, cache_size=cache_size)
 
     def schema_work(self) -> Work[None]:
@@ -171,7 +171,8 @@ class PostgresSettings:
         for table in _TABLES:
             yield ddl(table)
         found = yield Query(_COLUMNS, where, Fetch.ALL)
-        columns = {(table, column) for table, column in found}
+        columns = {(table, column) for table, column, _ in found}
+        types = {(table, column): kind for table, column, kind in found}
         missing = [c for c in SEARCHED if ("orderflow_checkouts", c.name) not in columns]
         if missing:
             checkouts = self.tables["checkouts"]
@@ -179,6 +180,14 @@ class PostgresSettings:
             filled = ", ".join(f"{c.name} = body #>> '{{{','.join(c.path)}}}'" for c in missing)
             yield Query(f"ALTER TABLE {checkouts} {added}", fetch=Fetch.NOTHING)
             yield Query(f"UPDATE {checkouts} SET {filled}", fetch=Fetch.NOTHING)
+        if types.get(("orderflow_checkouts", "body")) == "jsonb":
+            # Earlier versions kept the body as jsonb, which gives floats and -0.0 back as other
+            # text and refuses U+0000; json keeps the text as saved. Rewrites the table once.
+            yield Query(
+                f"ALTER TABLE {self.tables['checkouts']} ALTER COLUMN body TYPE json"
+                " USING body::json",
+                fetch=Fetch.NOTHING,
+            )
         if ("orderflow_idempotency", "owner") not in columns:
             yield ddl(_RESERVATIONS)
             yield ddl(_NO_DEFAULTS)

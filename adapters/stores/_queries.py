@@ -13,7 +13,6 @@ import attrs
 from orderflow.adapters.stores._shared import (
     DecodedCheckouts,
     Filters,
-    jsonb_changes,
     unreserved,
     versioned,
 )
@@ -294,14 +293,8 @@ class Queries:
 
     def _kept(self, saved: Checkout, stamp: str | None, body: str) -> Checkout:
         """``saved``, written as ``body`` with ``stamp``, kept: SQLite's stamp is ``None`` (the
-        text it keeps verbatim is the stamp); PostgreSQL's, unless ``jsonb`` changes the text's
-        value (a fresh decode would give another checkout than ``saved``)."""
-        if stamp is None:
-            self._decoded.keep(saved.id, body, saved)
-        elif jsonb_changes(body):
-            self._decoded.forget(saved.id)
-        else:
-            self._decoded.keep(saved.id, stamp, saved)
+        text it keeps verbatim is the stamp); PostgreSQL's is its ``xmin``."""
+        self._decoded.keep(saved.id, body if stamp is None else stamp, saved)
         return saved
 
     def _conflict(self, checkout_id: str, expected_version: int) -> Steps[NoReturn]:

@@ -7,14 +7,11 @@ Decoding a stored checkout costs far more than reading it (its cart alone is ~40
 a service loads the same checkout again and again while a shopper pays. ``DecodedCheckouts``
 keeps the last decoded checkouts, each with the *stamp* of the stored state it was decoded from
 or saved as, and hands one back only when the database reports that very stamp, so a stale
-object can never be returned: every write of the row changes its stamp. SQLite keeps the text
-it is given, so its stamp is the text itself; PostgreSQL's ``jsonb`` gives back text normalised
-differently from what was saved (measured: keys reordered, spaces added), so its stamp is the
-row version's ``xmin``, the transaction that wrote it, which the database compares itself and
-which spares sending the body back at all. A checkout is kept as saved only where a fresh
-decode of the stored row gives an equal one: ``jsonb`` gives a float with a positive exponent
-back as its digits, another number for the large ones (``jsonb_changes``), so on PostgreSQL
-such a checkout is decoded from the database again.
+object can never be returned: every write of the row changes its stamp. Both databases keep
+the text they are given (PostgreSQL's ``json``, not ``jsonb``, which would give floats and
+``-0.0`` back as other text and refuse U+0000), so a checkout is kept as saved. SQLite's stamp
+is the text itself; PostgreSQL's is the row version's ``xmin``, the transaction that wrote it,
+which the database compares itself and which spares sending the body back at all.
 """
 
 from __future__ import annotations
@@ -113,21 +110,6 @@ class Filters:
         )
 
 
-def jsonb_changes(text: str) -> bool:
-    """Whether PostgreSQL's ``jsonb`` may give ``text`` back as a different value: it holds a
-    float with a positive exponent (``1e+16`` comes back ``10000000000000000``, and
-    ``2.448889286199823e+16`` as another number), which Python prints for every float from
-    1e16 on. (``-0.0`` comes back ``0.0``, an equal value.) A string holding ``e+`` is taken for
-    one too: the cost is one decode more. ``+`` is rare in a checkout's text, so this scans it
-    at ``memchr`` speed (~1 µs for a paid checkout)."""
-    at = text.find("+")
-    while at > 0:
-        if text[at - 1] == "e":
-            return True
-        at = text.find("+", at + 1)
-    return False
-
-
 class DecodedCheckouts:
     """Encode and decode stored checkouts, keeping up to ``size`` decoded ones (0: none), each
     with the stamp of the stored state it is (see the module's docstring)."""
@@ -160,11 +142,6 @@ class DecodedCheckouts:
         checkout = loads(body, Checkout, source=f"stored checkout {checkout_id!r}")
         self.keep(checkout_id, stamp, checkout)
         return checkout
-
-    def forget(self, checkout_id: str) -> None:
-        """Keep nothing for ``checkout_id`` (its stored state is not one kept)."""
-        with self._lock:
-            self._entries.pop(checkout_id, None)
 
     @staticmethod
     def encode(checkout: Checkout) -> str:

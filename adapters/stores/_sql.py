@@ -5,7 +5,7 @@ A store call's work is a generator that yields ``Query`` values and returns the 
 (as the service's commands yield Centra calls; see ``_queries``): ``run`` drives it on a sync
 connection, the async PostgreSQL store awaits each query instead. The statements are written
 once with psycopg's ``%(name)s`` placeholders and rendered for each database (SQLite's
-``:name``, its tables' names, PostgreSQL's ``jsonb`` casts). Writes that read their own result
+``:name``, its tables' names, PostgreSQL's ``json`` casts). Writes that read their own result
 back (claims, idempotency records) are one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE ...
 RETURNING``, atomic on its own; only when the ``WHERE`` refuses is the row in force read by a
 second statement (and the write tried again if that row went meanwhile). Every read and write
@@ -190,22 +190,22 @@ class Statements:
     purge_records: str
 
     @classmethod
-    def render(cls, tables: Mapping[str, str], *, jsonb: bool, named: bool) -> Statements:
-        """The statements over ``tables`` (each table's name as written in SQL); bodies cast
-        to and from ``jsonb`` and stamped by ``xmin``, or kept as text (their own stamp), with
-        the money gate's combined steps left empty (no data-modifying ``WITH``); SQLite's
-        ``:name`` placeholders if ``named``."""
+    def render(cls, tables: Mapping[str, str], *, postgres: bool, named: bool) -> Statements:
+        """The statements over ``tables`` (each table's name as written in SQL): on
+        PostgreSQL bodies cast to and from ``json`` (kept as the text saved) and stamped by
+        ``xmin``; on SQLite kept as text (their own stamp), with the money gate's combined
+        steps left empty (no data-modifying ``WITH``) and ``:name`` placeholders if ``named``."""
         final = ", ".join(f"'{state.value}'" for state in FINISHED)
         fields = {
             **tables,
-            "json": "::jsonb" if jsonb else "",
-            "text": "::text" if jsonb else "",
+            "json": "::json" if postgres else "",
+            "text": "::text" if postgres else "",
             # What identifies the stored state, in SQL, and what a statement returns as it.
-            "stamp": "xmin::text" if jsonb else "body",
-            "stamped": "xmin::text" if jsonb else "NULL",
+            "stamp": "xmin::text" if postgres else "body",
+            "stamped": "xmin::text" if postgres else "NULL",
             # A load sends no body when it is the state the store already holds decoded.
             "loaded": "CASE WHEN xmin::text = %(known)s THEN NULL ELSE body::text END"
-            if jsonb
+            if postgres
             else "body",
             "final": final,
             "finished": f"SELECT id FROM {tables['checkouts']} WHERE state IN ({final}) "
@@ -220,7 +220,7 @@ class Statements:
             return re.sub(r"%\((\w+)\)s", r":\1", sql) if named else sql
 
         templates = attrs.asdict(_TEMPLATES)
-        skipped = set() if jsonb else _ONE_STATEMENT_ON_POSTGRES
+        skipped = set() if postgres else _ONE_STATEMENT_ON_POSTGRES
         return cls(
             **{name: "" if name in skipped else rendered(text) for name, text in templates.items()}
         )

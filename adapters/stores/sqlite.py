@@ -78,7 +78,7 @@ SELECT key, fingerprint, '', 0, expires_at, result FROM idempotency_before"""
 
 _STATEMENTS = Statements.render(
     {"checkouts": "checkouts", "claims": "claims", "idempotency": "idempotency"},
-    jsonb=False,
+    postgres=False,
     named=True,
 )
 

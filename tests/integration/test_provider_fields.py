@@ -7,11 +7,9 @@ any Unicode text) and completes a Klarna payment with them through ``ShopApiClie
 the ones given, value for value and type for type; another process, with a fresh store on the
 same database, must load the checkout equal to the one saved.
 
-PostgreSQL keeps a checkout as ``jsonb``, which cannot hold U+0000 and gives numbers back
-normalised (a float with an exponent comes back an int, -0.0 as 0.0): both are known bugs
-(``test_provider_floats_with_an_exponent_and_negative_zero_are_stored_unchanged`` and
-``test_provider_fields_holding_nul_are_stored_unchanged``, xfail on PostgreSQL), so on
-PostgreSQL the drawn fields leave those out; on SQLite they draw everything.
+Both stores draw everything. (PostgreSQL kept checkouts as ``jsonb`` until this test found that
+it refuses U+0000 and gives numbers back normalised, a float with an exponent as an int and
+-0.0 as 0.0; the body is ``json`` now, the text as saved, and the two tests at the end pin it.)
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ from orderflow.adapters.fake.faults import FaultPlan
 from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS
 from orderflow.calls import CallKind
 from orderflow.checkout import Checkout
-from orderflow.errors import GuardRefused, StoreError
+from orderflow.errors import GuardRefused
 from orderflow.flow import State
 from orderflow.limits import MAX_INT, json_value
 from orderflow.service import CheckoutService
@@ -38,17 +36,15 @@ from tests.integration.support import StoreSpec
 from tests.integration.tally import Tally, tally
 
 
-def _fields(*, nul: bool = True, floats: st.SearchStrategy[float] | None = None) -> Any:
-    """Provider fields: an object of any JSON values the service accepts (``nul``: text may
-    hold U+0000; ``floats``: the floats drawn, by default every finite one)."""
-    text = st.text(
-        st.characters(blacklist_categories=["Cs"], blacklist_characters="" if nul else "\x00")
-    )
+def _fields() -> Any:
+    """Provider fields: an object of any JSON values the service accepts (any text but lone
+    surrogates, which JSON cannot carry as UTF-8; every finite float)."""
+    text = st.text(st.characters(blacklist_categories=["Cs"]))
     scalars = st.one_of(
         st.none(),
         st.booleans(),
         st.integers(-MAX_INT, MAX_INT),
-        floats if floats is not None else st.floats(allow_nan=False, allow_infinity=False),
+        st.floats(allow_nan=False, allow_infinity=False),
         text,
     )
     values = st.recursive(
@@ -59,17 +55,7 @@ def _fields(*, nul: bool = True, floats: st.SearchStrategy[float] | None = None)
     return st.dictionaries(text, values, max_size=6)
 
 
-FIELDS = {
-    "sqlite": _fields(),
-    # jsonb: no U+0000, and floats whose text has no exponent and no negative zero (the xfail
-    # tests below show what happens to the others).
-    "postgres": _fields(
-        nul=False,
-        floats=st.floats(-1e15, 1e15, allow_nan=False).filter(
-            lambda f: f != 0 or math.copysign(1, f) > 0
-        ),
-    ),
-}
+FIELDS = _fields()
 
 
 def _same(given: Any, got: Any) -> bool:
@@ -183,7 +169,7 @@ def _pay_with(world: _World, fields: dict[str, Any]) -> None:
 def test_provider_fields_reach_centra_and_another_process_unchanged(
     world: _World, data: st.DataObject
 ) -> None:
-    extra = data.draw(FIELDS[world.spec.kind], label="fields")
+    extra = data.draw(FIELDS, label="fields")
     _pay_with(world, {**extra, **SEED_PAYMENT_FIELDS})
 
 
@@ -199,36 +185,13 @@ def test_provider_fields_at_the_edges_are_stored_unchanged(world: _World) -> Non
         _pay_with(world, {**fields, **SEED_PAYMENT_FIELDS})
 
 
-JSONB_NUMBERS = (
-    "PostgreSQL store: the checkout body is jsonb, which keeps numbers as numeric and gives "
-    "them back normalised, so a provider field's float whose text has an exponent comes back "
-    "an int (1e16 -> 10000000000000000; 2.448889286199823e16 -> 24488892861998230, another "
-    "number than the float 24488892861998232) and -0.0 comes back 0.0, in the checkout "
-    "complete_payment returns and in every later load"
-)
-JSONB_NUL = (
-    "PostgreSQL store: jsonb cannot hold U+0000, which orderflow.limits.json_value accepts in "
-    "provider fields (and in the details' free-form JSON): complete_payment raises StoreError "
-    "('unsupported Unicode escape sequence') at the write-ahead marker, so a payment the "
-    "shopper made at the provider can never be posted to Centra"
-)
-
-
 def test_provider_floats_with_an_exponent_and_negative_zero_are_stored_unchanged(
-    world: _World, request: pytest.FixtureRequest
+    world: _World,
 ) -> None:
-    if world.spec.kind == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, raises=AssertionError, reason=JSONB_NUMBERS)
-        )
     for fields in ({"big": 2.448889286199823e16}, {"one": 1e16, "zero": -0.0, "e": 1.5e300}):
         _pay_with(world, {**fields, **SEED_PAYMENT_FIELDS})
 
 
-def test_provider_fields_holding_nul_are_stored_unchanged(
-    world: _World, request: pytest.FixtureRequest
-) -> None:
-    if world.spec.kind == "postgres":
-        request.applymarker(pytest.mark.xfail(strict=True, raises=StoreError, reason=JSONB_NUL))
+def test_provider_fields_holding_nul_are_stored_unchanged(world: _World) -> None:
     for fields in ({"note": "a\x00b"}, {"k\x00": [1, {"\x00": "\x00"}]}):
         _pay_with(world, {**fields, **SEED_PAYMENT_FIELDS})
