@@ -38,14 +38,13 @@ the checkout as it was and the shopper confirms again.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
 from orderflow import codec
 from orderflow.adapters.checkout_api import answers
-from orderflow.adapters.http import table
-from orderflow.adapters.http.paths import segment
+from orderflow.adapters.http.rest import Decoder, Follow, Request, Route
 from orderflow.calls import (
     AddItem,
     ApplyVoucher,
@@ -87,22 +86,6 @@ CORRELATION_HEADER: Final = "X-Correlation-ID"
 PAYMENT_FIELD_KEYS: Final = ("address", "shippingAddress", "newsletter", "cartAbandonmentEmail")
 """What ``PUT payment-fields`` is sent of the details (camelCase); the pages name these."""
 
-Decoder = Callable[[str, int, Any], T]
-
-
-@attrs.frozen
-class Route:
-    """One Checkout API endpoint: its stable ``name``, method and path template."""
-
-    name: str
-    method: str
-    template: str
-
-    @property
-    def label(self) -> str:
-        """How errors name the endpoint: ``"POST /payment"``."""
-        return f"{self.method} {self.template}"
-
 
 def _route(name: CallKind | str, method: str, template: str) -> Route:
     return Route(str(name), method, template)
@@ -143,67 +126,6 @@ ROUTES: Final[tuple[Route, ...]] = (
 twice, each carrying a new session's first call as well as its own."""
 
 
-@attrs.frozen
-class Request(Generic[T]):
-    """One HTTP request of the dialect and the decoder of its answer (a ``WireRequest``).
-
-    ``headers`` are this request's own (the token, the correlation id); ``follow``, when set,
-    builds the call's next request from this one's answer (``then``).
-    """
-
-    route: Route
-    path: str
-    decoder: Decoder[T] = attrs.field(repr=False)
-    body: dict[str, Any] | None = None
-    moves_money: bool = False
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
-    follow: Callable[[T, Mapping[str, str]], Request[T] | None] | None = attrs.field(
-        default=None, repr=False
-    )
-
-    @property
-    def method(self) -> str:
-        """The HTTP method."""
-        return self.route.method
-
-    @property
-    def endpoint(self) -> str:
-        """The endpoint's stable name, e.g. ``"payment_result"``."""
-        return self.route.name
-
-    @property
-    def label(self) -> str:
-        """How errors name the endpoint (``Route.label``)."""
-        return self.route.label
-
-    @property
-    def template(self) -> str:
-        """The path template, without the ids (what logs show)."""
-        return self.route.template
-
-    def decode(self, status: int, body: Any) -> T:
-        """The answer, or the core error (see ``orderflow.adapters.http.table``)."""
-        label = self.route.label
-        return table.decoded(
-            status,
-            body,
-            lambda s, b: self.decoder(label, s, b),
-            endpoint=label,
-            moves_money=self.moves_money,
-            read=self.route.method == "GET",
-        )
-
-    def then(self, answer: T) -> Request[T] | None:
-        """The call's next request, sent with the token ``answer`` carries; ``None`` when done."""
-        if self.follow is None:
-            return None
-        token = getattr(answer, "token", None)
-        headers = dict(self.headers)
-        if isinstance(token, str):
-            headers[TOKEN_HEADER] = _header_value(token, TOKEN_HEADER)
-        return self.follow(answer, headers)
-
-
 def _header_value(value: str, name: str) -> str:
     if not value or not value.isascii() or not value.isprintable():
         raise ValueError(f"{name} must be printable ASCII")
@@ -223,11 +145,27 @@ def _make(
     body: dict[str, Any] | None = None,
     *,
     moves_money: bool = False,
-    follow: Callable[[T, Mapping[str, str]], Request[T] | None] | None = None,
+    follow: Follow[T] | None = None,
     **params: object,
 ) -> Request[T]:
-    path = route.template.format_map({k: segment(v) for k, v in params.items()})
-    return Request(route, path, decoder, body, moves_money, headers, follow)
+    carried = None if follow is None else _carrying_token(follow)
+    return route.request(
+        decoder, body, params=params, moves_money=moves_money, headers=headers, follow=carried
+    )
+
+
+def _carrying_token(follow: Follow[T]) -> Follow[T]:
+    """``follow``, its next request sent with the token the answer carries (each answer may
+    hand out a new one)."""
+
+    def carrying(answer: T, sent: Mapping[str, str]) -> Request[T] | None:
+        token = getattr(answer, "token", None)
+        headers = dict(sent)
+        if isinstance(token, str):
+            headers[TOKEN_HEADER] = _header_value(token, TOKEN_HEADER)
+        return follow(answer, headers)
+
+    return carrying
 
 
 def _of(selection: str | None, decode: Callable[[str | None, str, int, Any], T]) -> Decoder[T]:

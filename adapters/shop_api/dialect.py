@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 from urllib.parse import unquote
 
 import attrs
 
 from orderflow import codec
-from orderflow.adapters.http import answers, table
-from orderflow.adapters.http.paths import segment
+from orderflow.adapters.http import answers
+from orderflow.adapters.http.rest import Request as Request
+from orderflow.adapters.http.rest import Route as Route
 from orderflow.calls import (
     AddItem,
     ApplyVoucher,
@@ -84,32 +85,6 @@ _AUTH_HINT = (
     f"the API key ({API_KEY_HEADER}) or this client's origin is not accepted; "
     "check the key and the shop's allowed origins"
 )
-
-
-@attrs.frozen
-class Route:
-    """One Shop API endpoint: its stable ``name``, method and path template.
-
-    ``kind`` is the call it carries (``name`` is then the call kind's value); ``None`` for an
-    endpoint Centra serves that no call of ours uses (the receipt read).
-    """
-
-    name: str
-    method: str
-    template: str
-
-    @property
-    def kind(self) -> CallKind | None:
-        """The call this endpoint carries, if any."""
-        return CallKind(self.name) if self.name in _KINDS else None
-
-    @property
-    def label(self) -> str:
-        """How errors name the endpoint: ``"POST /selections/{selection}/payment"``."""
-        return f"{self.method} {self.template}"
-
-
-_KINDS = frozenset(kind.value for kind in CallKind)
 
 
 def _route(kind: CallKind, method: str, template: str) -> Route:
@@ -171,54 +146,6 @@ PAYMENT_KEYS = (
 """The fields ``POST .../payment`` takes; Shop API v1 rejects any other as ``"unknown"``."""
 
 
-@attrs.frozen
-class Request(Generic[T]):
-    """One HTTP request of the dialect and the decoder of its answer (a ``WireRequest``).
-
-    ``decode(status, body)`` returns the core type or raises the core error: the status
-    through the error table first, then the endpoint's ``decoder``.
-    """
-
-    route: Route
-    path: str
-    decoder: Callable[[str, int, Any], T] = attrs.field(repr=False)
-    body: dict[str, Any] | None = None
-    moves_money: bool = False
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
-
-    @property
-    def method(self) -> str:
-        """The HTTP method."""
-        return self.route.method
-
-    @property
-    def endpoint(self) -> str:
-        """The endpoint's stable name, e.g. ``"payment_result"``."""
-        return self.route.name
-
-    @property
-    def label(self) -> str:
-        """How errors name the endpoint (``Route.label``)."""
-        return self.route.label
-
-    @property
-    def template(self) -> str:
-        """The path template, without the ids (what logs show)."""
-        return self.route.template
-
-    def decode(self, status: int, body: Any) -> T:
-        """The answer, or the core error (see ``orderflow.adapters.http.table``)."""
-        label = self.route.label
-        return table.decoded(
-            status,
-            body,
-            lambda s, b: self.decoder(label, s, b),
-            endpoint=label,
-            moves_money=self.moves_money,
-            read=self.route.method == "GET",
-        )
-
-
 def _request(
     call: Call[T],
     route: Route,
@@ -226,8 +153,7 @@ def _request(
     body: dict[str, Any] | None = None,
     **params: object,
 ) -> Request[T]:
-    path = route.template.format_map({k: segment(v) for k, v in params.items()})
-    return Request(route, path, decoder, body, call.moves_money)
+    return route.request(decoder, body, params=params, moves_money=call.moves_money)
 
 
 # --- answers: Centra's REST answers (``answers``), with this API's hint on 401/403 ----------
