@@ -8,7 +8,6 @@ depends on no other part of the codec.
 
 from __future__ import annotations
 
-import json
 import re
 import types
 import typing
@@ -22,7 +21,8 @@ from orderflow.errors import FieldProblem, describe
 from orderflow.money import Money
 from orderflow.payment import ACTION_TYPES, SuccessAction
 
-_Fast = Callable[[Any, str], Any]
+_Fast = Callable[[Any, str, dict[Any, Any]], Any]
+"""A fast path: (value, the enclosing currency, the memo of this decode's shared values)."""
 _Check = Callable[[Any, str, str, list[FieldProblem]], Any]
 _Dump = Callable[[Any], Any]
 
@@ -69,6 +69,8 @@ def _at(path: str, key: Any) -> str:
     text = str(key)
     if _IDENTIFIER.match(text):
         return f"{path}.{text}"
+    import json  # here, not at import: only the slow path names such a key
+
     return f"{path}[{json.dumps(text, ensure_ascii=False)}]"
 
 
@@ -127,7 +129,7 @@ def _identity(value: Any) -> Any:
 
 
 def _scalar(inline: str, expect: str, convert: Callable[[Any], Any], dump: _Dump) -> _Node:
-    def fast(value: Any, cur: str) -> Any:
+    def fast(value: Any, cur: str, memo: dict[Any, Any]) -> Any:
         return convert(value)
 
     def check(value: Any, cur: str, path: str, problems: list[FieldProblem]) -> Any:
@@ -218,8 +220,8 @@ def _enum_node(cls: type[Enum]) -> _Node:
 def _optional_node(inner: _Node) -> _Node:
     inner_fast, inner_check, inner_dump = inner.fast, inner.check, inner.dump
 
-    def fast(value: Any, cur: str) -> Any:
-        return None if value is None else inner_fast(value, cur)
+    def fast(value: Any, cur: str, memo: dict[Any, Any]) -> Any:
+        return None if value is None else inner_fast(value, cur, memo)
 
     def check(value: Any, cur: str, path: str, problems: list[FieldProblem]) -> Any:
         return None if value is None else inner_check(value, cur, path, problems)
@@ -233,10 +235,10 @@ def _optional_node(inner: _Node) -> _Node:
 def _sequence_node(inner: _Node, build: Callable[[list[Any]], Any]) -> _Node:
     inner_fast, inner_check, inner_dump = inner.fast, inner.check, inner.dump
 
-    def fast(value: Any, cur: str) -> Any:
+    def fast(value: Any, cur: str, memo: dict[Any, Any]) -> Any:
         if type(value) is not list and type(value) is not tuple:
             raise _Invalid
-        return build([inner_fast(item, cur) for item in value])
+        return build([inner_fast(item, cur, memo) for item in value])
 
     def check(value: Any, cur: str, path: str, problems: list[FieldProblem]) -> Any:
         if type(value) is not list and type(value) is not tuple:
@@ -255,7 +257,7 @@ def _mapping_node(inner: _Node) -> _Node:
 
     if inner.inline == "any":
 
-        def fast_any(value: Any, cur: str) -> Any:
+        def fast_any(value: Any, cur: str, memo: dict[Any, Any]) -> Any:
             if type(value) is not dict:
                 raise _Invalid
             return value
@@ -265,14 +267,14 @@ def _mapping_node(inner: _Node) -> _Node:
 
         return _Node(fast_any, check_any, _identity, "dict")
 
-    def fast(value: Any, cur: str) -> Any:
+    def fast(value: Any, cur: str, memo: dict[Any, Any]) -> Any:
         if type(value) is not dict:
             raise _Invalid
         result = {}
         for key, item in value.items():
             if type(key) is not str:
                 raise _Invalid
-            result[key] = inner_fast(item, cur)
+            result[key] = inner_fast(item, cur, memo)
         return result
 
     def check(value: Any, cur: str, path: str, problems: list[FieldProblem]) -> Any:
@@ -293,8 +295,10 @@ def _list_or_map_node(listed: _Node, keyed: _Node) -> _Node:
     """Centra's ``a list or an object keyed by id`` (vouchers, automatic discounts): whichever
     came is kept, so it goes out again the same way."""
 
-    def fast(value: Any, cur: str) -> Any:
-        return keyed.fast(value, cur) if type(value) is dict else listed.fast(value, cur)
+    def fast(value: Any, cur: str, memo: dict[Any, Any]) -> Any:
+        return (
+            keyed.fast(value, cur, memo) if type(value) is dict else listed.fast(value, cur, memo)
+        )
 
     def check(value: Any, cur: str, path: str, problems: list[FieldProblem]) -> Any:
         if type(value) is dict:
@@ -311,7 +315,7 @@ def _list_or_map_node(listed: _Node, keyed: _Node) -> _Node:
 
 def _money_node() -> _Node:
     # Money on its own (not as a field of a wire class): {"amount", "currency", "display"}.
-    def fast(value: Any, cur: str) -> Any:
+    def fast(value: Any, cur: str, memo: dict[Any, Any]) -> Any:
         if type(value) is not dict:
             raise _Invalid
         display = value.get("display")
@@ -347,10 +351,10 @@ def _money_node() -> _Node:
 
 def _action_node(resolve: Callable[[Any], _Node]) -> _Node:
     # The PaymentAction union, dispatched on the wire's "action".
-    def fast(value: Any, cur: str) -> Any:
+    def fast(value: Any, cur: str, memo: dict[Any, Any]) -> Any:
         if type(value) is not dict:
             raise _Invalid
-        return resolve(ACTION_TYPES[value["action"]]).fast(value, cur)
+        return resolve(ACTION_TYPES[value["action"]]).fast(value, cur, memo)
 
     def check(value: Any, cur: str, path: str, problems: list[FieldProblem]) -> Any:
         if type(value) is not dict:
@@ -382,10 +386,10 @@ def _success_node(resolve: Callable[[Any], _Node]) -> _Node:
     def without_action(value: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in value.items() if k != "action"} if "action" in value else value
 
-    def fast(value: Any, cur: str) -> Any:
+    def fast(value: Any, cur: str, memo: dict[Any, Any]) -> Any:
         if type(value) is not dict:
             raise _Invalid
-        return SuccessAction(receipt.fast(without_action(value), cur))
+        return SuccessAction(receipt.fast(without_action(value), cur, memo))
 
     def check(value: Any, cur: str, path: str, problems: list[FieldProblem]) -> Any:
         if type(value) is not dict:

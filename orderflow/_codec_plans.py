@@ -33,6 +33,7 @@ from orderflow._codec_nodes import (
     _num,
     _split_optional,
 )
+from orderflow._slots import bypasses_init, slot_setters
 from orderflow.errors import FieldProblem
 from orderflow.money import CurrencyFormat, Money
 
@@ -105,22 +106,7 @@ def _plan(cls: type, resolve: _Resolve) -> tuple[list[_Field], bool]:
     return fields, has_extra
 
 
-def _bypasses_init(cls: type) -> bool:
-    # Building an instance through its slots skips attrs' __init__ frame: worth ~30% per object.
-    # Only when __init__ does nothing else (no validator, converter, or init hooks).
-    return (
-        "__slots__" in cls.__dict__
-        and not hasattr(cls, "__attrs_pre_init__")
-        and not hasattr(cls, "__attrs_post_init__")
-        and all(a.validator is None and a.converter is None for a in attrs.fields(cls))
-    )
-
-
-def _slot_setters(cls: type) -> dict[str, Callable[[Any, Any], None]]:
-    return {a.name: cls.__dict__[a.name].__set__ for a in attrs.fields(cls)}
-
-
-_MONEY_SETTERS = _slot_setters(Money) if _bypasses_init(Money) else None
+_MONEY_SETTERS = slot_setters(Money) if bypasses_init(Money) else None
 _MONEY_SOURCE = (
     "m = _new(_Money); _Ma(m, v); _Mc(m, cur); _Md(m, s)"
     if _MONEY_SETTERS
@@ -141,10 +127,13 @@ def _convert_lines(f: _Field, v: str) -> list[str]:
     inline = f.node.inline
     if inline in _TYPE_TESTS:
         return [f"if {_TYPE_TESTS[inline].format(v=v)}: raise _Invalid"]
-    if inline == "decimal":
+    if inline == "decimal":  # a whole number's Decimal is shared within the decode (memo)
         return [
             f"t = type({v})",
-            f"if t is int: {v} = _D({v})",
+            "if t is int:",
+            f"    dx = memo.get({v})",
+            f"    if dx is None: dx = memo[{v}] = _D({v})",
+            f"    {v} = dx",
             f"elif t is float: {v} = _dfloat({v})",
             "else: raise _Invalid",
         ]
@@ -162,25 +151,32 @@ def _convert_lines(f: _Field, v: str) -> list[str]:
                 "    if type(x) is not dict: raise _Invalid",
                 f"{v} = tuple({v})",
             ]
-        return [*lines, f"{v} = tuple([i{f.index}(x, cur) for x in {v}]) if {v} else ()"]
-    return [f"{v} = n{f.index}({v}, cur)"]
+        return [*lines, f"{v} = tuple([i{f.index}(x, cur, memo) for x in {v}]) if {v} else ()"]
+    return [f"{v} = n{f.index}({v}, cur, memo)"]
 
 
 def _fast_money(f: _Field, has_extra: bool) -> list[str]:
+    # Money is immutable, so one decode shares one Money (and its Decimal) per amount, display
+    # and currency (the memo): a paid checkout's 34 amounts are 6 distinct ones. That keeps
+    # ~5 KB less per decoded checkout (tracemalloc, benchmarks' memory case) and builds 28 fewer
+    # objects (a hit costs a tuple and a dict lookup, ~0.1 µs, a miss ~0.3 µs).
     a, k, kn = f"a{f.index}", repr(f.wire), repr(f.number)
-    build = [  # v is the amount, already a Decimal
+    build = [  # v is the amount as it came, t its type (an int or a float)
         f"s = d[{k}]",
         "if s is not None and type(s) is not str: raise _Invalid",
-        _MONEY_SOURCE,
+        "key = (v, s, cur) if t is int else (repr(v), s, cur)",
+        "m = memo.get(key)",
+        "if m is None:",
+        "    v = _D(v) if t is int else _dfloat(v)",
+        f"    {_MONEY_SOURCE}",
+        "    memo[key] = m",
         f"{a} = m",
     ]
     if f.required:
         return [
             f"v = d[{kn}]",
             "t = type(v)",
-            "if t is int: v = _D(v)",
-            "elif t is float: v = _dfloat(v)",
-            "else: raise _Invalid",
+            "if t is not int and t is not float: raise _Invalid",
             *build,
         ]
     absent = [
@@ -199,7 +195,7 @@ def _fast_money(f: _Field, has_extra: bool) -> list[str]:
         f"v = d.get({kn})",
         "t = type(v)",
         "if t is int or t is float:",
-        *_indent(["if t is int: v = _D(v)", "else: v = _dfloat(v)", *build]),
+        *_indent(build),
         "elif v is None or v is False:",
         *_indent(absent),
         "else: raise _Invalid",
@@ -266,7 +262,7 @@ def _fast_source(
     else:
         args = [values[a.name] for a in attrs.fields(cls)]
         lines.append(f"return C({', '.join(args)})")
-    return "def fast(d, cur):\n" + "\n".join(_indent(lines))
+    return "def fast(d, cur, memo):\n" + "\n".join(_indent(lines))
 
 
 def _dump_source(fields: list[_Field], has_extra: bool, tag: str | None) -> str:
@@ -338,9 +334,9 @@ def _class_node(cls: type, resolve: _Resolve) -> _Node:
             _Mc=_MONEY_SETTERS["currency"],
             _Md=_MONEY_SETTERS["display"],
         )
-    bypass = _bypasses_init(cls)
+    bypass = bypasses_init(cls)
     if bypass:
-        namespace.update({f"S_{name}": setter for name, setter in _slot_setters(cls).items()})
+        namespace.update({f"S_{name}": setter for name, setter in slot_setters(cls).items()})
     for f in fields:
         if f.node is not None:
             namespace[f"n{f.index}"] = f.node.fast

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -12,6 +13,8 @@ from orderflow.flow import State, TransitionRecord
 from orderflow.payment import PaymentAction, PaymentRequest
 from orderflow.receipt import Item, Receipt
 from orderflow.selection import SelectionResponse, UnavailableItem
+
+_payment_method_of = attrgetter("payment_method")
 
 
 @attrs.frozen
@@ -54,7 +57,7 @@ class Checkout:
         """The ids of the payment methods the selection offers."""
         if self.cart is None:
             return ()
-        return tuple(m.payment_method for m in self.cart.payment_methods)
+        return tuple(map(_payment_method_of, self.cart.payment_methods))
 
     @property
     def voucher_codes(self) -> tuple[str, ...]:

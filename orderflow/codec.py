@@ -30,44 +30,23 @@ not ``None``, the recorded spelling is ignored.
 
 from __future__ import annotations
 
-import json
+import threading
 import types
 import typing
 from collections.abc import Callable
-from datetime import datetime
-from decimal import Decimal
-from enum import Enum
-from typing import Any, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, TypeVar, Union, cast
 
 import attrs
-import cattrs
 
-from orderflow._codec_nodes import (
-    _ACTION_CLASSES,
-    _BAD,
-    _SCALARS,
-    _action_node,
-    _enum_node,
-    _identity,
-    _list_or_map_node,
-    _mapping_node,
-    _money_node,
-    _Node,
-    _optional_node,
-    _sequence_node,
-    _split_optional,
-    _success_node,
-)
-from orderflow._codec_plans import _class_node
 from orderflow.errors import FieldProblem, PayloadError
 from orderflow.money import Money
 from orderflow.payment import PaymentAction, SuccessAction
 from orderflow.receipt import Receipt
 
-try:  # an accelerator only: the core never requires orjson
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised where orjson is absent
-    _orjson = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    import cattrs
+
+    from orderflow._codec_nodes import _Node
 
 __all__ = [
     "converter",
@@ -81,9 +60,14 @@ __all__ = [
 
 T = TypeVar("T")
 
+# What is not needed to import the codec is made on first use: the value nodes and class plans
+# (each type's on its first decode), the cattrs converter (only types without a node need it:
+# none of orderflow's), orjson and the standard json module. Together they were ~20 ms of
+# ``import orderflow`` (python -X importtime: cattrs 15 ms, the action plans, orjson, json).
+
 # --- the registry and the converter -----------------------------------------------------------
 
-_NODES: dict[Any, _Node] = dict(_SCALARS)
+_NODES: dict[Any, _Node] = {}
 
 
 def _node(tp: Any) -> _Node:
@@ -92,31 +76,44 @@ def _node(tp: Any) -> _Node:
         return _NODES[tp]
     except (KeyError, TypeError):
         pass
-    inner, nullable = _split_optional(tp)
+    from datetime import datetime
+    from decimal import Decimal
+    from enum import Enum
+
+    from orderflow import _codec_nodes as nodes
+    from orderflow._codec_plans import _class_node
+
+    if not _NODES:
+        _NODES.update(nodes._SCALARS)
+        if tp in nodes._SCALARS:
+            return _NODES[tp]
+    inner, nullable = nodes._split_optional(tp)
     origin, args = typing.get_origin(inner), typing.get_args(inner)
     node: _Node
     if nullable:
-        node = _optional_node(_node(inner))
+        node = nodes._optional_node(_node(inner))
     elif origin in (Union, types.UnionType) and _is_list_or_map(args):
         listed = next(a for a in args if typing.get_origin(a) is tuple)
         keyed = next(a for a in args if a is not listed)
-        node = _list_or_map_node(_node(listed), _node(keyed))
-    elif origin in (Union, types.UnionType) and frozenset(args) == _ACTION_CLASSES:
-        node = _action_node(_node)
+        node = nodes._list_or_map_node(_node(listed), _node(keyed))
+    elif origin in (Union, types.UnionType) and frozenset(args) == nodes._ACTION_CLASSES:
+        node = nodes._action_node(_node)
     elif inner is SuccessAction:
-        node = _success_node(_node)
+        node = nodes._success_node(_node)
     elif inner is Money:
-        node = _money_node()
+        node = nodes._money_node()
     elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        node = _sequence_node(_node(args[0]), tuple)
+        node = nodes._sequence_node(_node(args[0]), tuple)
     elif origin is list and len(args) == 1:
-        node = _sequence_node(_node(args[0]), _identity)
+        node = nodes._sequence_node(_node(args[0]), nodes._identity)
     elif origin is dict and len(args) == 2 and args[0] is str:
-        node = _mapping_node(_node(args[1]))
+        node = nodes._mapping_node(_node(args[1]))
     elif isinstance(inner, type) and issubclass(inner, Enum):
-        node = _enum_node(inner)
+        node = nodes._enum_node(inner)
     elif isinstance(inner, type) and attrs.has(inner):
         node = _class_node(inner, _node)
+    elif tp is Decimal or tp is datetime:  # pragma: no cover - among the scalars
+        node = nodes._SCALARS[tp]
     else:
         raise TypeError(f"orderflow.codec cannot map {tp!r}")
     _NODES[tp] = node
@@ -153,12 +150,14 @@ def _type_name(tp: Any) -> str:
 
 def _run(node: _Node, data: Any, tp: Any, source: str) -> Any:
     try:
-        return node.fast(data, "")
+        return node.fast(data, "", {})
     except Exception:  # the fast path only knows "does not fit"; the slow path says where
         return _slow(node, data, tp, source)
 
 
 def _slow(node: _Node, data: Any, tp: Any, source: str) -> Any:
+    from orderflow._codec_nodes import _BAD
+
     problems: list[FieldProblem] = []
     value = node.check(data, "", "$", problems)
     if problems or value is _BAD:
@@ -168,6 +167,9 @@ def _slow(node: _Node, data: Any, tp: Any, source: str) -> Any:
 
 
 def _handles(tp: Any) -> bool:
+    from datetime import datetime
+    from decimal import Decimal
+
     if tp == PaymentAction or tp is Money or tp is Decimal or tp is datetime:
         return True
     return isinstance(tp, type) and attrs.has(tp) and _maybe_node(tp) is not None
@@ -182,10 +184,48 @@ def _unstructure_hook(tp: Any) -> Callable[[Any], Any]:
     return _node(tp).dump
 
 
-converter = cattrs.Converter()
-"""The one converter of the core: every orderflow type to JSON-ready data and back."""
-converter.register_structure_hook_factory(_handles, _structure_hook)
-converter.register_unstructure_hook_factory(_handles, _unstructure_hook)
+def _converter() -> cattrs.Converter:
+    with _LOCK:
+        made = globals().get("converter")
+        if made is None:
+            import cattrs
+
+            made = cattrs.Converter()
+            made.register_structure_hook_factory(_handles, _structure_hook)
+            made.register_unstructure_hook_factory(_handles, _unstructure_hook)
+            globals()["converter"] = made
+    return made
+
+
+if TYPE_CHECKING:
+    converter: cattrs.Converter
+    """The one converter of the core: every orderflow type to JSON-ready data and back (made on
+    first use)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "converter":
+        return _converter()
+    if name == "_orjson":
+        return _accelerator()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_LOCK = threading.Lock()
+_UNSET: Any = object()
+_ORJSON: Any = _UNSET
+
+
+def _accelerator() -> Any:
+    """orjson, or None where it is not installed: an accelerator only, the core never needs it."""
+    global _ORJSON
+    if _ORJSON is _UNSET:
+        try:
+            import orjson
+        except ImportError:  # pragma: no cover - exercised where orjson is absent
+            orjson = None  # type: ignore[assignment]
+        _ORJSON = orjson
+    return _ORJSON
 
 
 # --- the public functions ---------------------------------------------------------------------
@@ -200,7 +240,7 @@ def structure(data: Any, cls: type[T], *, source: str = "") -> T:
     if node is not None:
         return cast(T, _run(node, data, cls, source))
     try:
-        return converter.structure(data, cls)
+        return _converter().structure(data, cls)
     except PayloadError as error:
         raise PayloadError(error.type_name, error.problems, source) from None
     except Exception as error:
@@ -213,7 +253,7 @@ def structure_action(data: Any, *, source: str = "") -> PaymentAction:
 
     Raises ``PayloadError`` (an unknown action is reported at ``$.action``, naming the known ones).
     """
-    return cast(PaymentAction, _run(_ACTION, data, PaymentAction, source))
+    return cast(PaymentAction, _run(_node(PaymentAction), data, PaymentAction, source))
 
 
 def structure_receipt(data: Any, *, source: str = "") -> tuple[Receipt, tuple[FieldProblem, ...]]:
@@ -249,6 +289,8 @@ def _top_key(path: str) -> str:
                 end = min(end, found)
         return rest[1:end]
     if rest.startswith('["'):
+        import json
+
         try:
             key, _ = json.JSONDecoder().raw_decode(rest[1:])
         except ValueError:
@@ -260,7 +302,7 @@ def _top_key(path: str) -> str:
 def unstructure(obj: Any) -> Any:
     """JSON-ready data (dicts, lists, str, int, float, bool, None) for an orderflow value."""
     node = _NODES.get(type(obj))
-    return node.dump(obj) if node is not None else converter.unstructure(obj)
+    return node.dump(obj) if node is not None else _converter().unstructure(obj)
 
 
 def loads(raw: str | bytes, cls: type[T], *, source: str = "") -> T:
@@ -279,23 +321,28 @@ def loads(raw: str | bytes, cls: type[T], *, source: str = "") -> T:
 def dumps(obj: Any) -> str:
     """Compact JSON text for an orderflow value (UTF-8 characters kept, not escaped)."""
     data = unstructure(obj)
-    if _orjson is not None:
+    orjson = _ORJSON if _ORJSON is not _UNSET else _accelerator()
+    if orjson is not None:
         try:
-            return _orjson.dumps(data).decode()
+            text: str = orjson.dumps(data).decode()
         except TypeError:  # e.g. an int beyond 64 bits: the standard library handles it
             pass
+        else:
+            return text
+    import json
+
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _json_loads(raw: str | bytes) -> Any:
-    if _orjson is not None:
-        return _orjson.loads(raw)
+    orjson = _ORJSON if _ORJSON is not _UNSET else _accelerator()
+    if orjson is not None:
+        return orjson.loads(raw)
+    import json
+
     return json.loads(raw)
 
 
 def _short(error: Exception) -> str:
     text = str(error)
     return text if len(text) <= 120 else text[:117] + "..."
-
-
-_ACTION = _node(PaymentAction)

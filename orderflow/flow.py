@@ -12,12 +12,13 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from transitions import Machine
 
-from orderflow import limits
+from orderflow import _slots, limits
 from orderflow.address import Address
 from orderflow.calls import (
     AddItem,
@@ -106,12 +107,40 @@ _ITEM = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _REQUIRED_ADDRESS = ("email", "first_name", "last_name", "address1", "zip_code", "city", "country")
-_ADDRESS_TEXT = tuple(f for f in attrs.fields(Address) if f.name != "extra")
+_ADDRESS_TEXT = tuple(f.name for f in attrs.fields(Address) if f.name != "extra")
+_DETAIL_TEXT = (
+    "payment_method",
+    "payment_return_page",
+    "payment_failed_page",
+    "payment_method_callback_page",
+    "ip_address",
+)
 
 
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+# The guards run on every event, so the wire names of the fields they name and the getters of
+# the fields they read are made once here, not per call.
+_REQUIRED_WIRE = tuple(_camel(name) for name in _REQUIRED_ADDRESS)
+_required_of = attrgetter(*_REQUIRED_ADDRESS)
+_DETAIL_PATHS = tuple(_camel(name) for name in _DETAIL_TEXT)
+_ADDRESS_PATHS = {
+    part: tuple(f"{part}.{_camel(name)}" for name in _ADDRESS_TEXT)
+    for part in ("address", "shippingAddress")
+}
+_details_texts_of = attrgetter(*_DETAIL_TEXT)
+_address_texts_of = attrgetter(*_ADDRESS_TEXT)
+_FREE_KEYS = (
+    "paymentMethodSpecificFields",
+    "consents",
+    "additionalFields",
+    "customerClubFields",
+    "extra",
+)
+_STR = frozenset({str})
 
 
 def item_known(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
@@ -169,34 +198,42 @@ def country_code(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | Non
 def details_storable(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """Every text of the shopper's details is bounded and encodable; free-form parts are JSON."""
     details = params["details"]
-    texts: list[tuple[str, Any]] = [
-        ("paymentMethod", details.payment_method),
-        ("paymentReturnPage", details.payment_return_page),
-        ("paymentFailedPage", details.payment_failed_page),
-        ("paymentMethodCallbackPage", details.payment_method_callback_page),
-        ("ipAddress", details.ip_address),
-    ]
-    for name, address in (
-        ("address", details.address),
-        ("shippingAddress", details.shipping_address),
-    ):
-        if address is not None:
-            texts.extend(
-                (f"{name}.{_camel(f.name)}", getattr(address, f.name)) for f in _ADDRESS_TEXT
-            )
-            if (problem := limits.json_value(address.extra, name)) is not None:
-                return problem
-    for field, value in texts:
+    address, shipping = details.address, details.shipping_address
+    texts = _details_texts_of(details)
+    if address is not None:
+        texts += _address_texts_of(address)
+    if shipping is not None:
+        texts += _address_texts_of(shipping)
+    # Every text, and every free-form part, tested at once; one by one, naming the first bad
+    # one, only when that fails. Together the parts sit one level deeper (the addresses'
+    # ``extra``) and share one budget: stricter than each alone, never laxer. ~4 µs against
+    # ~12 µs one by one (timeit on the seed's details).
+    parts = (
+        details.payment_method_specific_fields,
+        details.consents,
+        details.additional_fields,
+        details.customer_club_fields,
+        details.extra,
+        address and address.extra,
+        shipping and shipping.extra,
+    )
+    if limits.texts_fit(texts) and limits.json_fits(parts, _FREE_KEYS_SPENT):
+        return None
+    for name, part in (("address", address), ("shippingAddress", shipping)):
+        if part is not None and (problem := limits.json_value(part.extra, name)) is not None:
+            return problem
+    paths = _DETAIL_PATHS
+    paths += _ADDRESS_PATHS["address"] if address is not None else ()
+    paths += _ADDRESS_PATHS["shippingAddress"] if shipping is not None else ()
+    for field, value in zip(paths, texts, strict=True):
         if (problem := limits.text(value, field)) is not None:
             return problem
-    free = {
-        "paymentMethodSpecificFields": details.payment_method_specific_fields,
-        "consents": details.consents,
-        "additionalFields": details.additional_fields,
-        "customerClubFields": details.customer_club_fields,
-        "extra": details.extra,
-    }
+    free = dict(zip(_FREE_KEYS, parts[: len(_FREE_KEYS)], strict=True))
     return limits.json_value(free, "details")
+
+
+_FREE_KEYS_SPENT = sum(map(len, _FREE_KEYS))
+"""The characters of the keys ``json_value`` counts in ``details``' free-form parts."""
 
 
 def fields_storable(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
@@ -218,8 +255,12 @@ def has_items(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
 
 def address_complete(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """The billing address has every field Centra requires."""
-    address = params["details"].address
-    missing = [_camel(f) for f in _REQUIRED_ADDRESS if not _filled(getattr(address, f))]
+    values = _required_of(params["details"].address)
+    if _STR.issuperset(map(type, values)) and all(map(str.strip, values)):
+        return None  # every one a string that is not blank: what _filled tests, at once
+    missing = [
+        wire for wire, value in zip(_REQUIRED_WIRE, values, strict=True) if not _filled(value)
+    ]
     if missing:
         return Refusal("address_incomplete", "address", "missing " + ", ".join(missing))
     return None
@@ -232,7 +273,7 @@ def _filled(value: Any) -> bool:
 def email_plausible(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """The email looks like an address (something@domain.tld)."""
     email = params["details"].address.email
-    if _filled(email) and not _EMAIL.match(email):
+    if isinstance(email, str) and email.strip() and not _EMAIL.match(email):  # _filled, inline
         return Refusal(
             "email_invalid", "address.email", f"not a plausible email: {describe(email)}"
         )
@@ -249,6 +290,10 @@ def terms_accepted(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | N
 def payment_method_available(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """The chosen payment method is one the selection offers."""
     method = params["details"].payment_method
+    if checkout.cart is not None:  # the usual answer without the tuple of every method's id
+        for offer in checkout.cart.payment_methods:
+            if offer.payment_method is method or offer.payment_method == method:
+                return None
     offered = checkout.payment_methods
     if method not in offered:
         return Refusal(
@@ -261,7 +306,10 @@ def payment_method_available(checkout: Checkout, params: Mapping[str, Any]) -> R
 
 def ship_to_allowed(checkout: Checkout, params: Mapping[str, Any]) -> Refusal | None:
     """Centra can ship to the shopper's location (``location.shipTo``)."""
-    return ships_to(checkout.cart)
+    cart = checkout.cart
+    if cart is None or cart.location is None or cart.location.ship_to:
+        return None  # ships_to's answer, without calling it
+    return ships_to(cart)
 
 
 def ships_to(cart: SelectionResponse | None) -> Refusal | None:
@@ -422,16 +470,15 @@ RULES: Mapping[Event, Rule] = {rule.event: rule for rule in FLOW}
 
 
 def _build_machine() -> Machine:
-    transitions = [
-        {"trigger": rule.event.value, "source": source.value, "dest": dest.value}
-        for rule in FLOW
-        for source in rule.sources
-        for dest in rule.dests_from(source)
-    ]
     return Machine(
         model=None,
         states=[state.value for state in State],
-        transitions=transitions,
+        transitions=[
+            {"trigger": rule.event.value, "source": source.value, "dest": dest.value}
+            for rule in FLOW
+            for source in rule.sources
+            for dest in rule.dests_from(source)
+        ],
         initial=INITIAL.value,
         auto_transitions=False,
     )
@@ -454,6 +501,8 @@ def _compile(machine: Machine) -> dict[tuple[State, Event], frozenset[State]]:
 
 
 _ALLOWED = _compile(MACHINE)
+_RULE_FROM = {(state, event): RULES[event] for state, event in _ALLOWED}
+"""The rule of each allowed (state, event): ``check`` looks up both at once."""
 _BY_STATE: dict[State, tuple[Event, ...]] = {
     state: tuple(sorted(e for (s, e) in _ALLOWED if s is state)) for state in State
 }
@@ -488,15 +537,18 @@ def check(checkout: Checkout, event: Event, params: Mapping[str, Any] | None = N
     call's outcome is unsettled and the event is not one that settles it) or ``GuardRefused``
     (every reason).
     """
-    if (checkout.state, event) not in _ALLOWED:
+    rule = _RULE_FROM.get((checkout.state, event))
+    if rule is None:
         raise EventNotAllowed(checkout.id, checkout.state, event, allowed_events(checkout.state))
-    rule = RULES[event]
     if checkout.outcome_unknown is not None and not rule.while_unsettled:
         raise PaymentInFlight(checkout.id, event, checkout.outcome_unknown)
     guards = rule.guards
     if guards:
         given = params or {}
-        refusals = [r for guard in guards if (r := guard(checkout, given)) is not None]
+        refusals = []
+        for guard in guards:  # a loop, not a list comprehension: no function made per call
+            if (refusal := guard(checkout, given)) is not None:
+                refusals.append(refusal)
         if refusals:
             raise GuardRefused(event, refusals)
 
@@ -517,5 +569,23 @@ def fire(
     source = checkout.state
     if dest not in _ALLOWED.get((source, event), ()):
         raise EventNotAllowed(checkout.id, source, event, allowed_events(source))
-    record = TransitionRecord(event, source, dest, at, detail)
-    return attrs.evolve(checkout, state=dest, history=(*checkout.history, record), **changes)
+    history = (*checkout.history, _record(event, source, dest, at, detail))
+    kind = type(checkout)
+    try:
+        replace, free = _REPLACERS[kind]
+    except KeyError:
+        replace, free = _REPLACERS.setdefault(kind, _replacer(kind))
+    if replace is None or (changes and not changes.keys() <= free):  # attrs says what is wrong
+        return attrs.evolve(checkout, state=dest, history=history, **changes)
+    fired: Checkout = replace(checkout, dest, history, changes)
+    return fired
+
+
+def _replacer(kind: type) -> tuple[Callable[..., Any] | None, frozenset[str]]:
+    # The attributes ``fire``'s ``changes`` may set; ``state`` and ``history`` are its own.
+    free = frozenset(a.name for a in attrs.fields(kind)) - {"state", "history"}
+    return _slots.replacer(kind, "state", "history"), free
+
+
+_REPLACERS: dict[type, tuple[Callable[..., Any] | None, frozenset[str]]] = {}
+_record = _slots.constructor(TransitionRecord)
