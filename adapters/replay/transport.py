@@ -15,7 +15,8 @@ Record modes:
 - ``all``: always send and record; the file is overwritten with this run's exchanges.
 
 A request matches a recorded one by method, path, query and body (JSON compared as values, so
-key order does not matter; see ``tape``). By default exchanges replay in recorded order;
+key order does not matter; a GraphQL request by its operation name and variables; see
+``tape``). By default exchanges replay in recorded order;
  ``ordered=False`` takes any unused matching exchange; ``allow_playback_repeats=True``
 lets an exchange replay more than once.
 

@@ -243,6 +243,38 @@ def test_json_bodies_match_whatever_their_key_order(tmp_path: Path) -> None:
     assert response.json()["got"] == {"a": 1, "b": {"x": [1, 2], "y": None}}
 
 
+def test_a_graphql_request_matches_on_its_operation_name_and_variables(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    recorded = {
+        "query": "mutation addItem($item: String!) { addItem(item: $item) { cart { total } } }",
+        "variables": {"item": "1-1"},
+        "operationName": "addItem",
+    }
+    send(ReplayTransport(path, mode="all", inner=httpx.MockTransport(echo)), "POST", "/g", recorded)
+    reformatted = {
+        **recorded,
+        "query": "mutation addItem($item: String!) {\n  addItem(item: $item) {\n"
+        "    cart { total }\n  }\n}",
+    }
+    answer = send(ReplayTransport(path), "POST", "/g", reformatted)
+    assert answer["got"] == recorded  # the recorded answer, to a document written differently
+    other_item = {**reformatted, "variables": {"item": "2-1"}}
+    with pytest.raises(CassetteMismatch, match=r"body \$\.variables\.item\s+\"1-1\"\s+\"2-1\""):
+        send(ReplayTransport(path), "POST", "/g", other_item)
+    other_operation = {**recorded, "operationName": "updateLine"}
+    with pytest.raises(CassetteMismatch, match=r"body \$\.operationName"):
+        send(ReplayTransport(path), "POST", "/g", other_operation)
+    not_graphql = {"query": "a search", "page": 1}  # no operationName: the whole body matches
+    send(
+        ReplayTransport(path, mode="all", inner=httpx.MockTransport(echo)),
+        "POST",
+        "/s",
+        not_graphql,
+    )
+    with pytest.raises(CassetteMismatch, match=r"body \$\.query"):
+        send(ReplayTransport(path), "POST", "/s", {**not_graphql, "query": "another"})
+
+
 def test_query_and_non_json_bodies_take_part_in_matching(tmp_path: Path) -> None:
     path = tmp_path / "c.json"
     with httpx.Client(
