@@ -133,8 +133,11 @@ INDEXES = (
     Index("checkouts_state_updated", "checkouts", "state, updated_at"),
     Index("checkouts_unknown_updated", "checkouts", "updated_at", "outcome_unknown IS NOT NULL"),
     Index("checkouts_updated", "checkouts", "updated_at"),
-    Index("checkouts_selection", "checkouts", "selection_id"),
-    Index("checkouts_order", "checkouts", "order_number"),
+    # With ``updated_at`` second, a lookup by selection or order comes out in ``find``'s order:
+    # on a table the planner has no statistics for yet (grown since the last ANALYZE), a
+    # one-column index lost to walking ``checkouts_updated``, 50 ms a lookup at 100k rows.
+    Index("checkouts_selection_updated", "checkouts", "selection_id, updated_at"),
+    Index("checkouts_order_updated", "checkouts", "order_number, updated_at"),
     Index("claims_expires", "claims", "expires_at"),
     Index("idempotency_checkout", "idempotency", "checkout_id"),
     Index("idempotency_expires", "idempotency", "expires_at"),

@@ -147,8 +147,8 @@ def test_find_by_each_filter_and_purge_use_an_index(sql_home: StoreHome) -> None
 INDEXED = {
     "outcome_unknown IS NOT NULL": "checkouts_unknown_updated",
     "state = 'paid'": "checkouts_state_updated",
-    "order_number = '1001'": "checkouts_order",
-    "selection_id = 'sel-1'": "checkouts_selection",
+    "order_number = '1001'": "checkouts_order_updated",
+    "selection_id = 'sel-1'": "checkouts_selection_updated",
     "updated_at < {now}": "checkouts_updated",
 }
 
