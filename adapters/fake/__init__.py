@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from orderflow.adapters.fake.catalog import Catalog
     from orderflow.adapters.fake.centra import FakeCentra
     from orderflow.adapters.fake.faults import Fault, FaultPlan, Injection, LostAnswer
-    from orderflow.adapters.fake.server import FakeServer, create_app
+    from orderflow.adapters.fake.server import FakeServer, Mount, create_app
     from orderflow.adapters.fake.webhooks import Delivery, WebhookSender
 
 _HOMES = {
@@ -30,6 +30,7 @@ _HOMES = {
     "FaultPlan": "orderflow.adapters.fake.faults",
     "Injection": "orderflow.adapters.fake.faults",
     "LostAnswer": "orderflow.adapters.fake.faults",
+    "Mount": "orderflow.adapters.fake.server",
     "OrderStatus": "orderflow.adapters.fake.cart",
     "WebhookSender": "orderflow.adapters.fake.webhooks",
     "create_app": "orderflow.adapters.fake.server",
@@ -45,6 +46,7 @@ __all__ = [
     "FaultPlan",
     "Injection",
     "LostAnswer",
+    "Mount",
     "OrderStatus",
     "WebhookSender",
     "create_app",
