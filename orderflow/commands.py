@@ -58,6 +58,7 @@ from orderflow.errors import (
     OutcomeUnknown,
     OutOfStock,
     PayloadError,
+    PaymentInFlight,
 )
 from orderflow.flow import AnswerKind, Event, State, TransitionRecord
 from orderflow.payment import FailedAction, PaymentAction, PaymentRequest, SuccessAction
@@ -268,6 +269,17 @@ class CheckoutCommands:
         for _ in range(self.settings.save_retries):
             if current.state is State.PAID:
                 return current
+            if current is not checkout and checkout.outcome_unknown is not None:
+                if current.outcome_unknown is None and outcome.kind is not AnswerKind.ORDER:
+                    # Another caller settled this payment call meanwhile (this one outlived
+                    # its claim): its newer state stands, this stale answer changes nothing.
+                    return current
+                if outcome.kind is AnswerKind.ORDER and event not in flow.allowed_events(
+                    current.state
+                ):
+                    # The order came after another caller moved the checkout on (a newer
+                    # redirect, a decline): money taken is an order, kept as a reconcile would.
+                    event = Event.RECONCILE
             try:
                 settled = self._lead(current, event, outcome)
                 return (yield from self._commit(settled, current.version, held))
@@ -275,12 +287,16 @@ class CheckoutCommands:
                 current = yield from self._load(checkout.id)
         raise ConcurrencyConflict(checkout.id, current.version, current.version)
 
-    def _unmark(self, checkout: Checkout, refusal: OrderflowError, held: _Held) -> Command:
-        """Clear the marker of a payment call Centra did not act on (its state stays), keeping
-        a session token the refusal carried; with a ``GateStore`` the save releases the claim."""
+    def _unmark(
+        self, checkout: Checkout, refusal: OrderflowError, held: _Held, fields: Any
+    ) -> Command:
+        """Clear the marker of a payment call Centra did not act on: the checkout is as it was
+        before the call (``fields``: its payment fields then), but for a session token the
+        refusal carried; with a ``GateStore`` the save releases the claim."""
         cleared = attrs.evolve(
             checkout,
             outcome_unknown=None,
+            payment_fields=fields,
             token=_token_of(refusal) or checkout.token,
             version=checkout.version + 1,
         )
@@ -540,7 +556,7 @@ class CheckoutCommands:
         def then(held: _Held, saved: Checkout | None) -> Command:
             if saved is None or call is None:
                 return self._gated(checkout_id, event, params, build, held)
-            return self._call_and_settle(saved, call, event, held)
+            return self._call_and_settle(saved, call, event, held, checkout.payment_fields)
 
         return (yield from self._claimed(checkout_id, then, marked, checkout.version))
 
@@ -581,7 +597,8 @@ class CheckoutCommands:
         if checkout.state is State.PAID:
             return checkout
         flow.check(checkout, event, params)
-        if checkout.outcome_unknown is not None:
+        looked_up = checkout.outcome_unknown is not None
+        if looked_up:
             # A caller died or lost the answer mid-call: ask Centra before calling again.
             found = yield from self._look_up(checkout)
             if isinstance(found, Receipt):
@@ -595,30 +612,76 @@ class CheckoutCommands:
             # The same answer again (a double click after a decline): the first result stands.
             return checkout
         call = build(checkout)
-        marked = yield from self._save(self._marked(checkout, call, params), checkout.version)
-        return (yield from self._call_and_settle(marked, call, event, held))
+        marked = yield from self._mark(checkout, event, call, params, held, renew=looked_up)
+        return (
+            yield from self._call_and_settle(marked, call, event, held, checkout.payment_fields)
+        )
+
+    def _mark(
+        self,
+        checkout: Checkout,
+        event: Event,
+        call: StartPayment | PaymentResult,
+        params: Mapping[str, Any],
+        held: _Held,
+        *,
+        renew: bool,
+    ) -> Command:
+        """Write the marker, renewing the claim for the money call that follows: in one store
+        step where the store offers it, else (``renew``: after a look-up, which may have used
+        up much of the lease) as a step of its own. The call must not outlive the claim, or
+        another caller would call too."""
+        marked = self._marked(checkout, call, params)
+        if not self._gate_steps and not renew:
+            return (yield from self._save(marked, checkout.version))
+        now, lease = self.clock.now(), self.settings.claim_lease
+        saved: Checkout | None = None
+        if self._gate_steps:
+            taken: ClaimedSave = yield _claim_and_save(
+                marked, checkout.version, held.owner, now, lease
+            )
+            claim, saved = taken.claim, taken.saved
+        else:
+            claim = yield _acquire(checkout.id, held.owner, now, lease)
+        if claim.owner != held.owner:  # the lease ran out and another caller holds it now
+            raise PaymentInFlight(checkout.id, event, call.kind)
+        if saved is None and self._gate_steps:  # stored meanwhile by a caller that held it
+            raise ConcurrencyConflict(checkout.id, checkout.version, None)
+        if saved is None:
+            saved = yield from self._save(marked, checkout.version)
+        return saved
 
     def _call_and_settle(
-        self, marked: Checkout, call: StartPayment | PaymentResult, event: Event, held: _Held
+        self,
+        marked: Checkout,
+        call: StartPayment | PaymentResult,
+        event: Event,
+        held: _Held,
+        fields: Any,
     ) -> Command:
-        """Make the money call whose marker ``marked`` is stored, and settle its answer."""
+        """Make the money call whose marker ``marked`` is stored, and settle its answer;
+        ``fields`` are the checkout's payment fields before the marker was written."""
         try:
             answer: PaymentAction | Receipt = yield call
         except OutOfStock as error:
             return (yield from self._settle(marked, event, _back_to_cart(error), held))
         except (AuthenticationFailed, CentraUnavailable) as refused:
             # Centra did not act (unauthorised, busy, unreachable): nothing to settle.
-            yield from self._unmark(marked, refused, held)
+            yield from self._unmark(marked, refused, held, fields)
             raise
         except CentraError as error:
             if event is Event.START_PAYMENT:  # a refused request (fields): no payment started
-                yield from self._unmark(marked, error, held)
+                yield from self._unmark(marked, error, held, fields)
                 raise
             # A refusal can also mean the selection already is an order (a late success, or a
             # call Centra took before): money taken must become an order, so look first.
             found = yield from self._look_up(marked)
             if isinstance(found, Receipt):
                 return (yield from self._settle(marked, event, _paid_by(found), held))
+            if found is None:  # Centra could not say: the refusal may hide an order
+                raise OutcomeUnknown(
+                    call.label, f"{error}; the selection could not be read to tell"
+                ) from error
             return (yield from self._settle(marked, event, _declined(error), held))
         except OrderflowError as error:
             # No definitive answer: the marker stays, and the next attempt asks Centra first.
