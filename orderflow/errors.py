@@ -220,7 +220,9 @@ class CentraUnavailable(OrderflowError):
     so: 408, 425, 429); a payment call whose outcome is unknown raises ``OutcomeUnknown``
     instead. For another call Centra may have acted after a timeout or a 5xx; the service
     reads a cart back before reporting this for a cart change. ``retry_after`` is Centra's
-    ``Retry-After`` in seconds, when it sent one.
+    ``Retry-After`` in seconds, when it sent one. ``token`` is the newest session token the call
+    had been handed before this (a call carried by several requests, in a dialect with
+    sessions), or ``None``: the service keeps it, as it keeps a refusal's.
     """
 
     def __init__(
@@ -230,11 +232,13 @@ class CentraUnavailable(OrderflowError):
         status: int | None = None,
         *,
         retry_after: float | None = None,
+        token: str | None = None,
     ):
         self.endpoint = endpoint
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
+        self.token = token
         later = f"; retry after {retry_after:g}s" if retry_after is not None else ""
         super().__init__(f"Centra unavailable at {endpoint}: {reason}{later}")
 

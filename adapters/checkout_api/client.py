@@ -7,6 +7,10 @@ API dialect (``dialect``). Server side, the shared secret goes in ``Authorizatio
 Each call sends its session token (``call.token``) as ``API-token``, and every answer carries
 the token it came with (``SelectionResponse.token``, each ``PaymentAction``'s, ``Receipt.token``;
 a core error raised from an answer has it as ``error.token``): the service keeps the newest.
+A call carried by several requests (``SetCheckoutFields``) sends each with the token the last
+answer gave; when a later request fails (a 502, a refusal without a token, a lost answer), its
+``CentraError`` or ``CentraUnavailable`` carries the newest token the call was handed, unless
+it has one of its own.
 Each call also sends an ``X-Correlation-ID`` (the same on its retries and on every request of
 the call), fresh per call unless ``correlation_id`` makes them; the HTTP log line has it in
 ``centra_correlation_id`` and shows no token, secret or id of the path.
@@ -21,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Unpack
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from typing import Any, TypeVar, Unpack
 
 import httpx
 
@@ -36,8 +40,9 @@ from orderflow.adapters.http.client import (
     HttpClient,
     HttpOptions,
 )
-from orderflow.adapters.http.exchange import WireRequest
+from orderflow.adapters.http.exchange import Reply, Send, Step, WireRequest
 from orderflow.calls import Call
+from orderflow.errors import CentraError, CentraUnavailable
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -48,6 +53,8 @@ __all__ = [
     "CheckoutApiClient",
     "new_correlation_id",
 ]
+
+T = TypeVar("T")
 
 
 def new_correlation_id() -> str:
@@ -60,6 +67,31 @@ def _dialect(correlation_id: Callable[[], str]) -> Callable[[Call[Any]], WireReq
         return dialect.request(call, correlation_id=correlation_id())
 
     return request
+
+
+def _keeping_newest_token(life: Generator[Step, Reply, T]) -> Generator[Step, Reply, T]:
+    """A call's ``life`` (``orderflow.adapters.http.exchange``), the error it ends with carrying
+    the newest session token the call was handed: the one its last request was sent with,
+    when an earlier answer of the call gave it (the error's own token, when it has one, is
+    newer still). The service keeps it, so the checkout never holds an outdated token."""
+    sent: list[str | None] = []
+    try:
+        step = next(life)
+        while True:
+            if isinstance(step, Send):
+                sent.append(step.request.headers.get(dialect.TOKEN_HEADER))
+            reply = yield step
+            step = life.send(reply)
+    except StopIteration as done:
+        answer: T = done.value
+        return answer
+    except (CentraError, CentraUnavailable) as error:
+        newest = sent[-1] if sent else None
+        if error.token is None and newest is not None and newest != sent[0]:
+            error.token = newest
+        raise
+    finally:
+        life.close()
 
 
 def _headers(base_url: str, secret: str | None) -> list[tuple[str, str]]:
@@ -112,6 +144,11 @@ class CheckoutApiClient(HttpClient):
             **options,
         )
 
+    def _exchange(
+        self, call: Call[T], build_request: Callable[..., httpx.Request]
+    ) -> Generator[Step, Reply, T]:
+        return _keeping_newest_token(super()._exchange(call, build_request))
+
 
 class AsyncCheckoutApiClient(AsyncHttpClient):
     """Centra's Checkout API over HTTP for asyncio: implements ``AsyncTransport``.
@@ -142,3 +179,8 @@ class AsyncCheckoutApiClient(AsyncHttpClient):
             sleep=sleep,
             **options,
         )
+
+    def _exchange(
+        self, call: Call[T], build_request: Callable[..., httpx.Request]
+    ) -> Generator[Step, Reply, T]:
+        return _keeping_newest_token(super()._exchange(call, build_request))

@@ -5,12 +5,16 @@ have been through the error table already (``orderflow.adapters.http.table``); t
 
 - A status the table leaves to the dialect (4xx): 401 and 403 are ``AuthenticationFailed``
   (the token was refused), any other a ``CentraError`` with the errors' messages.
-- ``errors`` without a ``path`` (the document, the operation or the variables were refused
-  before anything ran): ``CentraError`` 400 naming ``query``. Nothing was done, so this is a
-  refusal for a money call too.
-- ``errors`` with a ``path`` (a field failed while running: Centra may have acted): the table's
-  ``FAILING`` outcome, ``OutcomeUnknown`` for a call that moves money and ``CentraUnavailable``
-  for another, unless the answer shows an order anyway (then it is the order).
+- ``errors`` and no ``data`` key at all, none with a ``path`` (a request error, in the GraphQL
+  spec's words: the document, the operation or the variables were refused before anything
+  ran): ``CentraError`` 400 naming ``query``. Nothing was done, so this is a refusal for a
+  money call too.
+- ``errors`` next to ``data`` (even ``null``), or with a ``path``: execution started and
+  something failed while running (Centra may have acted): the table's ``FAILING`` outcome,
+  ``OutcomeUnknown`` for a call that moves money and ``CentraUnavailable`` for another (a read
+  is retried), unless the answer shows an order anyway (then it is the order).
+- ``errors`` that are not a list of objects: a malformed answer (``PayloadError``, which the
+  table makes ``OutcomeUnknown`` for a call that moves money).
 - ``userErrors`` in the payload: the refusal a REST dialect gives (``wire.refusal``), decoded as
   every dialect decodes it: a decline naming ``paymentMethod`` is a ``FailedAction``, out of
   stock an ``OutOfStock`` with the cart as it is now, any other a ``CentraError`` 400 with
@@ -57,6 +61,8 @@ AUTH_HINT: Final = (
     "session-mode token, or start a new session"
 )
 _Data = Mapping[str, Any]
+_SUCCEEDED: Final = "PaymentResultSuccessPayload"
+_FAILED: Final = "PaymentResultFailedPayload"
 
 
 class _Envelope:
@@ -100,7 +106,14 @@ def _opened(label: str, status: int, body: Any) -> _Envelope:
             hint = f"{AUTH_HINT} ({said})" if said else AUTH_HINT
             raise AuthenticationFailed(status, {"token": "refused"}, hint, endpoint=label)
         raise CentraError(status, {"request": said or "refused"}, said, endpoint=label)
-    ran = [e for e in errors if isinstance(e, Mapping) and e.get("path")] if errors else []
+    if errors is not None and (
+        not isinstance(errors, list) or not all(isinstance(e, Mapping) for e in errors)
+    ):
+        raise PayloadError("answer", [FieldProblem("$.errors", "not a list of GraphQL errors")])
+    errors = errors or []
+    # GraphQL spec, "Response": a request error (raised before execution) comes without a `data`
+    # key; with `data` (even null), or an error naming a field's `path`, execution had started.
+    ran = errors if "data" in body or any(e.get("path") for e in errors) else []
     if errors and not ran:
         raise CentraError(400, {"query": said or "refused"}, said, endpoint=label)
     data = body.get("data")
@@ -262,8 +275,12 @@ def decode_action(label: str, status: int, body: Any) -> PaymentAction:
 
 @_kept_token
 def decode_payment_result(label: str, status: int, body: Any) -> Receipt | PaymentAction:
-    """The payment result (``paymentResult``): the order, a decline, or a refusal. A ``FAILED``
-    result without ``userErrors`` is a decline."""
+    """The payment result (``paymentResult``): the order, a decline, or a refusal.
+
+    Only an explicit failure without ``userErrors`` (``type: FAILED``, or a
+    ``PaymentResultFailedPayload``) is a decline; a success without its order (an order
+    without a ``number``), and a payload that says neither (``{}``, ``type: null``), do not
+    decode: the table makes them ``OutcomeUnknown``, never a decline made up."""
     envelope = _opened(label, status, body)
     payload = envelope.data.get("paymentResult")
     order = _order_shown(payload, "order")
@@ -272,8 +289,13 @@ def decode_payment_result(label: str, status: int, body: Any) -> Receipt | Payme
     if order is not None:
         return answers.decode_payment_result(label, 200, wire.receipt(order, envelope.token))
     payload = envelope.field("paymentResult")
-    problems = _problems(payload) or [{"message": "failed", "path": ["paymentMethod"]}]
-    if payload.get("type") == "SUCCESS":
-        raise _malformed("a SUCCESS without its order")
+    kind, typename = payload.get("type"), payload.get("__typename")
+    if kind == "SUCCESS" or typename == _SUCCEEDED:
+        raise _malformed("a successful payment result without its order")
+    problems = _problems(payload)
+    if not problems:
+        if kind != "FAILED" and typename != _FAILED:
+            raise _malformed("a payment result neither with an order, FAILED nor userErrors")
+        problems = [{"message": "failed", "path": ["paymentMethod"]}]
     code, rest = wire.refusal(problems, _cart_of(payload, envelope.token), envelope.token)
     return answers.decode_payment_result(label, code, rest, auth_hint=AUTH_HINT)

@@ -8,8 +8,11 @@ the API's one endpoint, with ``Authorization: Bearer`` the session's token (``ca
 to start a session (``CreateSelection``), the shop's shared session-mode token. Every answer
 carries the token it came with (``extensions.token``: ``SelectionResponse.token``, each
 ``PaymentAction``'s, ``Receipt.token``; a core error raised from an answer has it as
-``error.token``): the service keeps the newest. The HTTP log line shows the operation's name,
-never a token or a variable.
+``error.token``): the service keeps the newest. A call carried by several requests
+(``SetCheckoutFields``) sends each with the token the last answer gave; when a later request
+fails (a 502, a refusal without a token, a lost answer), its ``CentraError`` or
+``CentraUnavailable`` carries the newest token the call was handed, unless it has one of its
+own. The HTTP log line shows the operation's name, never a token or a variable.
 
 What each outcome raises is the table in ``orderflow.adapters.http.table``, with GraphQL's own
 errors read as ``answers`` says: for a payment call (``StartPayment``, ``PaymentResult``) a
@@ -22,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Unpack
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from typing import Any, TypeVar, Unpack
 
 import httpx
 
@@ -36,9 +39,10 @@ from orderflow.adapters.http.client import (
     HttpClient,
     HttpOptions,
 )
-from orderflow.adapters.http.exchange import WireRequest
+from orderflow.adapters.http.exchange import Reply, Send, Step, WireRequest
 from orderflow.adapters.storefront_api import dialect
 from orderflow.calls import Call
+from orderflow.errors import CentraError, CentraUnavailable
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -49,6 +53,8 @@ __all__ = [
     "StorefrontApiClient",
 ]
 
+T = TypeVar("T")
+
 
 def _dialect(shared_token: str) -> Callable[[Call[Any]], WireRequest[Any]]:
     dialect.bearer(shared_token)  # refused now, not at the first call
@@ -57,6 +63,36 @@ def _dialect(shared_token: str) -> Callable[[Call[Any]], WireRequest[Any]]:
         return dialect.request(call, shared_token=shared_token)
 
     return request
+
+
+def _bearer_of(request: httpx.Request) -> str | None:
+    scheme, _, token = request.headers.get(dialect.AUTHORIZATION, "").partition(" ")
+    return token if scheme == "Bearer" and token else None
+
+
+def _keeping_newest_token(life: Generator[Step, Reply, T]) -> Generator[Step, Reply, T]:
+    """A call's ``life`` (``orderflow.adapters.http.exchange``), the error it ends with carrying
+    the newest session token the call was handed: the one its last request was sent with,
+    when an earlier answer of the call gave it (the error's own token, when it has one, is
+    newer still). The service keeps it, so the checkout never holds an outdated token."""
+    sent: list[str | None] = []
+    try:
+        step = next(life)
+        while True:
+            if isinstance(step, Send):
+                sent.append(_bearer_of(step.request))
+            reply = yield step
+            step = life.send(reply)
+    except StopIteration as done:
+        answer: T = done.value
+        return answer
+    except (CentraError, CentraUnavailable) as error:
+        newest = sent[-1] if sent else None
+        if error.token is None and newest is not None and newest != sent[0]:
+            error.token = newest
+        raise
+    finally:
+        life.close()
 
 
 class StorefrontApiClient(HttpClient):
@@ -91,6 +127,11 @@ class StorefrontApiClient(HttpClient):
             **options,
         )
 
+    def _exchange(
+        self, call: Call[T], build_request: Callable[..., httpx.Request]
+    ) -> Generator[Step, Reply, T]:
+        return _keeping_newest_token(super()._exchange(call, build_request))
+
 
 class AsyncStorefrontApiClient(AsyncHttpClient):
     """Centra's Storefront API over HTTP for asyncio: implements ``AsyncTransport``.
@@ -119,3 +160,8 @@ class AsyncStorefrontApiClient(AsyncHttpClient):
             sleep=sleep,
             **options,
         )
+
+    def _exchange(
+        self, call: Call[T], build_request: Callable[..., httpx.Request]
+    ) -> Generator[Step, Reply, T]:
+        return _keeping_newest_token(super()._exchange(call, build_request))

@@ -315,7 +315,8 @@ def test_graphql_errors_and_fault_statuses_go_through_the_error_table(kind: str)
 def test_a_document_refused_before_running_is_a_refusal_even_for_a_money_call() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         error = {"message": 'Unknown argument "nope"', "locations": [{"line": 1, "column": 2}]}
-        body = {"data": None, "errors": [error], "extensions": {"token": "t2", "traceId": "x"}}
+        # A request error (GraphQL spec): raised before execution, so no `data` key at all.
+        body = {"errors": [error], "extensions": {"token": "t2", "traceId": "x"}}
         return httpx.Response(200, json=body)
 
     client = StorefrontApiClient(URL, SHARED, transport=httpx.MockTransport(refuse))

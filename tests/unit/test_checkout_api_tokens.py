@@ -1,0 +1,122 @@
+"""The Checkout API's session token across a call carried by several requests
+(``SetCheckoutFields``: ``PUT payment-fields``, then ``PUT payment-methods/{id}``): when a later
+request fails, the error carries the newest token the call was handed, so the service can keep
+it instead of an outdated one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from orderflow.calls import SetCheckoutFields
+from orderflow.errors import CentraError, CentraUnavailable, OrderflowError
+from tests.unit.test_checkout_api_support import (
+    KINDS,
+    ROTATED,
+    SELECTION,
+    TOKEN,
+    Api,
+    Centra,
+    Handler,
+    Shop,
+    details,
+    flow_routes,
+)
+
+NEWER = "n3w3rt0k3nfr0mth3r3fusal000"
+
+
+def _rotated_then(centra: Centra, status: int, body: Any) -> Handler:
+    """``centra``, answering ``PUT payment-fields`` with a new token (``ROTATED``), then ``PUT
+    payment-methods/dummy`` with ``status`` and ``body`` as they are."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/payment-fields"):
+            centra.token = ROTATED
+        elif request.url.path.endswith("/payment-methods/dummy"):
+            centra.requests.append(request)
+            return httpx.Response(status, json=body)
+        return centra(request)
+
+    return handler
+
+
+def _fails(api: Api, call: SetCheckoutFields) -> OrderflowError:
+    with pytest.raises(OrderflowError) as failed:
+        api.send(call)
+    return failed.value
+
+
+@KINDS
+@pytest.mark.parametrize(
+    ("status", "body", "raised"),
+    [
+        (502, {"message": "bad gateway"}, CentraUnavailable),
+        (503, None, CentraUnavailable),
+        (429, {"message": "slow down"}, CentraUnavailable),
+        (400, {"errors": {"paymentMethod": "unknown"}}, CentraError),
+    ],
+    ids=["502", "503-empty", "429", "400-without-token"],
+)
+def test_a_later_request_failing_carries_the_token_the_first_answer_gave(
+    kind: str, status: int, body: Any, raised: type[OrderflowError]
+) -> None:
+    centra = Centra(flow_routes(), token=TOKEN)
+    call = SetCheckoutFields(SELECTION, details(), token=TOKEN)
+    with Api(kind, _rotated_then(centra, status, body)) as api:
+        error = _fails(api, call)
+    assert type(error) is raised
+    assert getattr(error, "token", None) == ROTATED
+    assert [r.headers.get("api-token") for r in centra.requests] == [TOKEN, ROTATED]
+
+
+@KINDS
+def test_a_lost_later_answer_carries_the_token_the_first_answer_gave(kind: str) -> None:
+    centra = Centra(flow_routes(), token=TOKEN)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/payment-methods/dummy"):
+            raise httpx.ReadTimeout("lost", request=request)
+        if request.url.path.endswith("/payment-fields"):
+            centra.token = ROTATED
+        return centra(request)
+
+    with Api(kind, handler) as api:
+        error = _fails(api, SetCheckoutFields(SELECTION, details(), token=TOKEN))
+    assert isinstance(error, CentraUnavailable) and error.token == ROTATED
+
+
+@KINDS
+def test_a_later_refusal_with_its_own_token_keeps_its_own(kind: str) -> None:
+    centra = Centra(flow_routes(), token=TOKEN)
+    refusal = {"token": NEWER, "errors": {"paymentMethod": "unknown"}}
+    with Api(kind, _rotated_then(centra, 400, refusal)) as api:
+        error = _fails(api, SetCheckoutFields(SELECTION, details(), token=TOKEN))
+    assert isinstance(error, CentraError) and error.token == NEWER
+
+
+@KINDS
+def test_a_first_request_failing_claims_no_token_it_was_not_handed(kind: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, json={"message": "bad gateway"})
+
+    with Api(kind, handler) as api:
+        error = _fails(api, SetCheckoutFields(SELECTION, details(), token=TOKEN))
+    assert isinstance(error, CentraUnavailable) and error.token is None
+
+
+@KINDS
+def test_the_service_keeps_the_rotated_token_when_setting_the_method_is_refused(
+    kind: str,
+) -> None:
+    centra = Centra(flow_routes(), token=TOKEN)
+    refused = {"errors": {"paymentMethod": "unknown"}}  # no token in the body
+    with Shop(kind, _rotated_then(centra, 400, refused)) as shop:
+        checkout = shop.open()
+        shop.add_item(checkout.id, "1-1", 1)
+        shop.set_country(checkout.id, "US")
+        with pytest.raises(CentraError):
+            shop.confirm(checkout.id, details())
+        assert shop.get(checkout.id).token == ROTATED

@@ -1,0 +1,296 @@
+"""Storefront API answers that are malformed, ambiguous or failing, classified as the error table
+says: no decline is made up from an answer that does not say so, GraphQL errors raised while
+running are never a definite refusal of a money call, and a call carried by several requests
+keeps the newest token in its error. No network: ``httpx.MockTransport`` (and the fake)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.fake.storefront import answer_graphql
+from orderflow.adapters.storefront_api.client import AsyncStorefrontApiClient, StorefrontApiClient
+from orderflow.adapters.stores.memory import MemoryStore
+from orderflow.calls import (
+    AddItem,
+    Call,
+    CallKind,
+    CreateSelection,
+    PaymentResult,
+    ReadSelection,
+    SetCheckoutFields,
+    StartPayment,
+)
+from orderflow.errors import (
+    CentraError,
+    CentraUnavailable,
+    OrderflowError,
+    OutcomeUnknown,
+    PayloadError,
+)
+from orderflow.flow import State
+from orderflow.payment import FailedAction
+from orderflow.service import CheckoutService
+from tests.unit.test_storefront_support import KINDS, SHARED, URL
+
+Handler = Callable[[httpx.Request], httpx.Response]
+ROTATED = "r0tat3d-session-token"
+EXT = {"extensions": {"token": "t2", "traceId": "x"}}
+
+
+@contextmanager
+def _client(kind: str, handler: Handler, **options: Any) -> Iterator[Callable[[Call[Any]], Any]]:
+    """``send(call)`` of a Storefront API client of ``kind`` on ``handler``."""
+    transport = httpx.MockTransport(handler)
+    if kind == "sync":
+        with StorefrontApiClient(URL, SHARED, transport=transport, **options) as client:
+            yield client.send
+        return
+    runner = asyncio.Runner()
+    aclient = AsyncStorefrontApiClient(URL, SHARED, transport=transport, **options)
+    try:
+        yield lambda call: runner.run(aclient.send(call))
+    finally:
+        runner.run(aclient.aclose())
+        runner.close()
+
+
+def _answering(body: Any, status: int = 200, seen: list[Any] | None = None) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
+        return httpx.Response(status, json=body)
+
+    return handler
+
+
+def _outcome(kind: str, call: Call[Any], body: Any, status: int = 200) -> Any:
+    """What ``call`` answers (or raises) when Centra answers ``body``."""
+    with _client(kind, _answering(body, status), retries=0) as send:
+        try:
+            return send(call)
+        except OrderflowError as error:
+            return error
+
+
+def _result(payload: Any) -> dict[str, Any]:
+    return {"data": {"paymentResult": payload}, **EXT}
+
+
+PAY_RESULT = PaymentResult("sel1", {"klarna_order": "x"}, token="tok")
+START = StartPayment("sel1", seed_details(), token="tok")
+
+
+# --- paymentResult: only an explicit failure is a decline ------------------------------------
+
+
+@KINDS
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"type": None},
+        {"type": None, "userErrors": []},
+        {"type": "PENDING", "userErrors": []},
+        {"__typename": "PaymentResultSuccessPayload"},
+        {"__typename": "PaymentResultSuccessPayload", "type": None},
+        {"__typename": "PaymentResultSuccessPayload", "order": {"id": 7}},
+        {"__typename": "PaymentResultSuccessPayload", "type": "FAILED", "userErrors": []},
+        {"type": "SUCCESS", "order": {"id": 7}, "userErrors": []},
+        {"type": "SUCCESS", "userErrors": []},
+    ],
+    ids=[
+        "empty",
+        "type-null",
+        "type-null-no-user-errors",
+        "unknown-type",
+        "success-typename-only",
+        "success-typename-type-null",
+        "success-order-without-number",
+        "success-typename-but-failed",
+        "success-order-without-number-typed",
+        "success-without-order",
+    ],
+)
+def test_a_payment_result_that_says_neither_order_nor_failure_is_an_unknown_outcome(
+    kind: str, payload: Any
+) -> None:
+    assert isinstance(_outcome(kind, PAY_RESULT, _result(payload)), OutcomeUnknown)
+
+
+@KINDS
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "FAILED", "userErrors": []},
+        {"type": "FAILED"},
+        {"__typename": "PaymentResultFailedPayload", "userErrors": []},
+        {"__typename": "PaymentResultFailedPayload", "type": "FAILED", "userErrors": []},
+        {"type": "FAILED", "userErrors": [{"message": "declined", "path": ["paymentMethod"]}]},
+    ],
+    ids=["failed", "failed-bare", "failed-typename", "failed-both", "user-error"],
+)
+def test_an_explicit_failure_is_still_a_decline(kind: str, payload: Any) -> None:
+    assert isinstance(_outcome(kind, PAY_RESULT, _result(payload)), FailedAction)
+
+
+@KINDS
+def test_a_payment_result_that_does_not_decode_keeps_the_payment_unsettled(kind: str) -> None:
+    fake = FakeCentra.seeded()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = answer_graphql(fake, request.content, request.headers)
+        body = json.loads(json.dumps(answer.body))
+        if json.loads(request.content).get("operationName") == "PaymentResult":
+            body["data"] = {"paymentResult": {"type": None, "userErrors": []}}
+        return httpx.Response(answer.status, json=body)
+
+    with StorefrontApiClient(URL, SHARED, transport=httpx.MockTransport(handler)) as client:
+        shop = CheckoutService(transport=client, store=MemoryStore())
+        checkout = shop.open()
+        shop.add_item(checkout.id, SEED_ITEM, 1)
+        shop.confirm(checkout.id, seed_details())
+        shop.start_payment(checkout.id)
+        with pytest.raises(OutcomeUnknown):
+            shop.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
+        now = shop.get(checkout.id)
+    assert now.outcome_unknown is CallKind.PAYMENT_RESULT  # asked again, never declined
+    assert now.state is State.PAYMENT_PENDING
+
+
+# --- GraphQL errors: a request error is a refusal, an error while running is not ------------
+
+
+FAILING_ANSWERS = pytest.mark.parametrize(
+    "body",
+    [
+        {"data": None, "errors": [{"message": "Internal server error"}], **EXT},
+        {"data": None, "errors": [{"message": "Upstream timeout", "path": []}], **EXT},
+        {"data": {"paymentResult": None}, "errors": [{"message": "timeout"}], **EXT},
+        {"data": {"paymentInstructions": None}, "errors": [{"message": "x", "path": []}], **EXT},
+    ],
+    ids=["data-null", "empty-path", "field-null", "field-null-empty-path"],
+)
+MALFORMED_ERRORS = pytest.mark.parametrize(
+    "body",
+    [
+        {"data": None, "errors": ["boom"], **EXT},
+        {"data": None, "errors": {"message": "gateway timeout"}, **EXT},
+        {"errors": "boom", **EXT},
+        {"errors": [{"message": "x"}, "boom"], **EXT},
+    ],
+    ids=["strings", "an-object", "no-data-a-string", "mixed"],
+)
+
+
+@KINDS
+@pytest.mark.parametrize("call", [PAY_RESULT, START], ids=["payment-result", "payment"])
+@FAILING_ANSWERS
+def test_errors_while_running_are_an_unknown_outcome_for_a_money_call(
+    kind: str, call: Call[Any], body: Any
+) -> None:
+    assert isinstance(_outcome(kind, call, body), OutcomeUnknown)
+
+
+@KINDS
+@pytest.mark.parametrize("call", [PAY_RESULT, START], ids=["payment-result", "payment"])
+@MALFORMED_ERRORS
+def test_malformed_errors_are_an_unknown_outcome_for_a_money_call(
+    kind: str, call: Call[Any], body: Any
+) -> None:
+    assert isinstance(_outcome(kind, call, body), OutcomeUnknown)
+
+
+@KINDS
+@MALFORMED_ERRORS
+def test_malformed_errors_are_a_malformed_answer_for_a_cart_change(kind: str, body: Any) -> None:
+    got = _outcome(kind, AddItem("sel1", SEED_ITEM, 1, token="tok"), body)
+    assert isinstance(got, PayloadError)
+
+
+@KINDS
+@FAILING_ANSWERS
+def test_errors_while_running_are_centra_unavailable_for_a_cart_change(
+    kind: str, body: Any
+) -> None:
+    got = _outcome(kind, AddItem("sel1", SEED_ITEM, 1, token="tok"), body)
+    assert isinstance(got, CentraUnavailable) and not isinstance(got, CentraError)
+
+
+@KINDS
+def test_a_read_whose_errors_came_while_running_is_retried(kind: str) -> None:
+    seen: list[httpx.Request] = []
+    body = {"data": None, "errors": [{"message": "Internal server error"}], **EXT}
+    with (
+        _client(kind, _answering(body, seen=seen), retries=2, backoff=0.0) as send,
+        pytest.raises(CentraUnavailable),
+    ):
+        send(ReadSelection("sel1", token="tok"))
+    assert len(seen) == 3
+
+
+@KINDS
+@pytest.mark.parametrize("call", [PAY_RESULT, START], ids=["payment-result", "payment"])
+def test_a_request_error_without_data_is_still_a_refusal_of_a_money_call(
+    kind: str, call: Call[Any]
+) -> None:
+    body = {"errors": [{"message": 'Unknown argument "nope"'}], **EXT}
+    got = _outcome(kind, call, body)
+    assert isinstance(got, CentraError) and got.status == 400 and got.token == "t2"
+
+
+# --- a call of several requests: the newest token is kept in its error -----------------------
+
+
+def _rotating_then_failing(fake: FakeCentra, fail: Handler) -> Handler:
+    """The fake, whose ``SetAddress`` answer hands out a new token (``ROTATED``); the next
+    request (``SetPaymentMethod``) is answered by ``fail``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        operation = json.loads(request.content).get("operationName")
+        if operation == "SetPaymentMethod":
+            return fail(request)
+        answer = answer_graphql(fake, request.content, request.headers)
+        body = json.loads(json.dumps(answer.body))
+        if operation == "SetAddress":
+            body["extensions"]["token"] = ROTATED
+        return httpx.Response(answer.status, json=body)
+
+    return handler
+
+
+@KINDS
+@pytest.mark.parametrize(
+    ("status", "body", "raised", "token"),
+    [
+        (502, {"message": "bad gateway"}, CentraUnavailable, ROTATED),
+        (429, None, CentraUnavailable, ROTATED),
+        (400, {"errors": [{"message": "bad request"}]}, CentraError, ROTATED),
+        (200, {"errors": [{"message": "refused"}]}, CentraError, ROTATED),
+        (200, {"errors": [{"message": "refused"}], **EXT}, CentraError, "t2"),
+    ],
+    ids=["502", "429", "400-without-token", "request-error-without-token", "own-token"],
+)
+def test_a_later_request_failing_carries_the_newest_token(
+    kind: str, status: int, body: Any, raised: type[OrderflowError], token: str
+) -> None:
+    fake = FakeCentra.seeded()
+    details = attrs.evolve(seed_details(), payment_method="redirect-test")  # two requests
+    seen: list[httpx.Request] = []
+    fail = _answering(body, status, seen)
+    with _client(kind, _rotating_then_failing(fake, fail), retries=0) as send:
+        cart = send(CreateSelection())
+        send(AddItem(cart.selection_id, SEED_ITEM, 1, token=cart.token))
+        with pytest.raises(OrderflowError) as failed:
+            send(SetCheckoutFields(cart.selection_id, details, token=cart.token))
+    assert type(failed.value) is raised and getattr(failed.value, "token", None) == token
+    assert [r.headers["authorization"] for r in seen] == [f"Bearer {ROTATED}"]
