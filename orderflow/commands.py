@@ -437,9 +437,10 @@ class CheckoutCommands:
         if cart is None:
             try:
                 cart = yield build(checkout)
-            except (CentraUnavailable, OutcomeUnknown, PayloadError):
+            except (CentraUnavailable, OutcomeUnknown, PayloadError) as failed:
                 cart = yield from self._changed_at_centra(checkout)
                 if cart is None:
+                    yield from self._keep_token(checkout, failed)
                     raise
             except CentraError as refused:
                 yield from self._keep_token(checkout, refused)
@@ -480,7 +481,7 @@ class CheckoutCommands:
             cart: SelectionResponse = yield SetCheckoutFields(
                 checkout.selection_id, details, token=checkout.token
             )
-        except CentraError as refused:
+        except (CentraError, CentraUnavailable) as refused:
             yield from self._keep_token(checkout, refused)
             raise
         # Centra re-prices and re-checks shipping for the address just sent.
@@ -999,7 +1000,10 @@ def _back_to_cart(error: OutOfStock) -> _Outcome:
 
 
 def _token_of(refusal: OrderflowError) -> str | None:
-    return refusal.token if isinstance(refusal, CentraError) else None
+    """The newest session token a refused or failed call carried (Checkout, Storefront API)."""
+    if isinstance(refusal, CentraError | CentraUnavailable):
+        return refusal.token
+    return None
 
 
 def _reasons(errors: Mapping[str, str]) -> str:

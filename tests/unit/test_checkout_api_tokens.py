@@ -108,15 +108,21 @@ def test_a_first_request_failing_claims_no_token_it_was_not_handed(kind: str) ->
 
 
 @KINDS
-def test_the_service_keeps_the_rotated_token_when_setting_the_method_is_refused(
-    kind: str,
+@pytest.mark.parametrize(
+    ("status", "body", "raised"),
+    [
+        (400, {"errors": {"paymentMethod": "unknown"}}, CentraError),  # no token in the body
+        (502, {"message": "bad gateway"}, CentraUnavailable),
+    ],
+)
+def test_the_service_keeps_the_rotated_token_when_setting_the_method_fails(
+    kind: str, status: int, body: Any, raised: type[OrderflowError]
 ) -> None:
     centra = Centra(flow_routes(), token=TOKEN)
-    refused = {"errors": {"paymentMethod": "unknown"}}  # no token in the body
-    with Shop(kind, _rotated_then(centra, 400, refused)) as shop:
+    with Shop(kind, _rotated_then(centra, status, body)) as shop:
         checkout = shop.open()
         shop.add_item(checkout.id, "1-1", 1)
         shop.set_country(checkout.id, "US")
-        with pytest.raises(CentraError):
+        with pytest.raises(raised):
             shop.confirm(checkout.id, details())
         assert shop.get(checkout.id).token == ROTATED
