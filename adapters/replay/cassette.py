@@ -59,6 +59,10 @@ PLACEHOLDER = re.compile(r"<redacted:[^:<>]+:\d+>")
 WHOLE_PLACEHOLDER = re.compile(rf"^{PLACEHOLDER.pattern}$")
 """A string that is a placeholder and nothing else."""
 
+MAX_DEPTH = 200
+"""How deeply a cassette's bodies may nest; deeper ones are refused as damaged (replaying them
+would overflow the stack)."""
+
 Multi = dict[str, str | list[str]]
 """Query parameters or headers: a name to its value, or to its values when it repeats."""
 
@@ -254,6 +258,11 @@ def parse(raw: bytes, path: str | os.PathLike[str] = "<bytes>") -> Cassette:
         raise CassetteFormatError(
             path, f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
+    except RecursionError:
+        index, line, column = _too_deep(text)
+        raise CassetteFormatError(
+            path, f"nested more than {MAX_DEPTH} levels deep at line {line} column {column}", index
+        ) from None
     if not isinstance(data, dict):
         raise CassetteFormatError(path, f"expected a JSON object, found {_kind(data)}")
     if "version" not in data:
@@ -273,6 +282,47 @@ def parse(raw: bytes, path: str | os.PathLike[str] = "<bytes>") -> Cassette:
         tuple(_exchange(path, index, item) for index, item in enumerate(exchanges)),
         placeholder_numbers(text),
     )
+
+
+def _too_deep(text: str) -> tuple[int | None, int, int]:
+    """Where a JSON text first nests deeper than ``MAX_DEPTH``: the exchange (the item of the
+    list at the second level, ``None`` outside one), the line and the column."""
+    depth = 0
+    items = -1
+    in_string = escaped = False
+    for offset, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth == 3:
+                items += 1
+            if depth > MAX_DEPTH + 3:
+                line = text.count("\n", 0, offset) + 1
+                column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+                return (items if items >= 0 else None), line, column
+        elif char in "]}":
+            depth -= 1
+    return None, 1, 1
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether a JSON value nests more than ``limit`` containers deep (without recursing)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _kind(value: Any) -> str:
@@ -300,25 +350,45 @@ def _exchange(path: str | os.PathLike[str], index: int, item: Any) -> Exchange:
             raise fail(f"{where}.{key}", f"expected {expected}, found {_kind(value)} {value!r:.40}")
         return value
 
-    def parts(obj: Mapping[str, Any], where: str, key: str) -> Multi:
+    def parts(obj: Mapping[str, Any], where: str, key: str, latin1: bool = False) -> Multi:
         value = field(obj, where, key, dict, missing=True) or {}
         for name, got in value.items():
             if not isinstance(got, str) and not (
                 isinstance(got, list) and all(isinstance(v, str) for v in got)
             ):
                 raise fail(f"{where}.{key}.{name}", "expected a string or a list of strings")
+            if latin1:  # sent as HTTP header bytes when replayed
+                for text in (name, *values_of(got)):
+                    try:
+                        text.encode("latin-1")
+                    except UnicodeEncodeError:
+                        raise fail(
+                            f"{where}.{key}.{name}",
+                            f"{text!r:.40} is not a header text (latin-1 only)",
+                        ) from None
         return dict(value)
 
     def body(obj: Mapping[str, Any], where: str) -> Body:
         if "bodyText" in obj:
-            return Body.of_bytes(field(obj, where, "bodyText", str).encode(), "text/plain")
+            text = field(obj, where, "bodyText", str)
+            try:
+                content = text.encode()
+            except UnicodeEncodeError as error:
+                raise fail(f"{where}.bodyText", _not_unicode(error)) from None
+            return Body.of_bytes(content, "text/plain")
         if "bodyBase64" in obj:
             text = field(obj, where, "bodyBase64", str)
             try:
                 return Body("base64", text, base64.b64decode(text, validate=True))
             except ValueError:
                 raise fail(f"{where}.bodyBase64", "not valid base64") from None
-        return Body.of_json(obj.get("body"))
+        value = obj.get("body")
+        if isinstance(value, dict | list) and _depth_exceeds(value, MAX_DEPTH):
+            raise fail(f"{where}.body", f"nested more than {MAX_DEPTH} levels deep")
+        try:
+            return Body.of_json(value)
+        except UnicodeEncodeError as error:
+            raise fail(f"{where}.body", _not_unicode(error)) from None
 
     if not isinstance(item, dict):
         raise fail("the exchange", f"expected an object, found {_kind(item)}")
@@ -336,9 +406,14 @@ def _exchange(path: str | os.PathLike[str], index: int, item: Any) -> Exchange:
             body=body(request, "request"),
         ),
         RecordedResponse(
-            status, parts(response, "response", "headers"), body(response, "response")
+            status, parts(response, "response", "headers", latin1=True), body(response, "response")
         ),
     )
+
+
+def _not_unicode(error: UnicodeEncodeError) -> str:
+    found = error.object[error.start : error.end]
+    return f"holds {found!a} at position {error.start}, not valid Unicode (a lone surrogate?)"
 
 
 def to_json(exchanges: Sequence[Exchange]) -> bytes:
@@ -382,11 +457,17 @@ def save(path: str | os.PathLike[str], exchanges: Sequence[Exchange]) -> None:
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)
+            file.flush()
+            os.fsync(file.fileno())  # the bytes are on disk before the name points at them
         # mkstemp makes the file private; a cassette is meant to be shared (and committed).
         os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else 0o644)
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise CassetteError(
+                target, f"cannot write cassette {target}: {error.strerror or error}"
+            ) from None
         raise
     with _cache_lock:
         _cache.pop(os.fspath(path), None)
@@ -394,6 +475,7 @@ def save(path: str | os.PathLike[str], exchanges: Sequence[Exchange]) -> None:
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_DEPTH",
     "PLACEHOLDER",
     "VOLATILE_HEADERS",
     "WHOLE_PLACEHOLDER",

@@ -4,17 +4,25 @@
 headers by name or by a word in the name); ``Redactor`` replaces each secret value by a
 placeholder such as ``<redacted:email:1>`` (the same value always gets the same placeholder
 within a cassette, so replayed requests still match) before anything is written.
+
+Two passes: the first replaces the values of secret keys, query parameters and headers; the
+second replaces, in every other string of the exchange (body values, text bodies, header and
+query values, the path), the secret query parameters of URLs (``?session=...``) and every value
+already redacted in this cassette, as is or URL-encoded (an email inside a redirect URL).
 """
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import attrs
 
 from orderflow.adapters.replay.cassette import (
+    PLACEHOLDER,
     WHOLE_PLACEHOLDER,
     Body,
     Cassette,
@@ -24,9 +32,27 @@ from orderflow.adapters.replay.cassette import (
 )
 
 DEFAULT_FIELDS = frozenset(
-    {"password", "email", "phoneNumber", "firstName", "lastName", "address1", "address2", "token"}
+    {
+        "password",
+        "email",
+        "phoneNumber",
+        "firstName",
+        "lastName",
+        "address1",
+        "address2",
+        "houseNumber",
+        "zipCode",
+        "city",
+        "identityNumber",
+        "ipAddress",
+        "token",
+    }
 )
 """JSON keys whose values are redacted, at any depth of a request or response body."""
+
+SECRET_FIELD_WORDS = ("token", "secret")
+"""A body key or query parameter whose name contains one of these is redacted too
+(``authorization_token``, ``clientSecret``, ...)."""
 
 DEFAULT_HEADERS = frozenset(
     {"api-authorization", "authorization", "api-token", "cookie", "set-cookie"}
@@ -36,6 +62,13 @@ DEFAULT_HEADERS = frozenset(
 SECRET_HEADER_WORDS = ("token", "auth", "key", "secret", "cookie", "session", "password")
 """A header whose name contains one of these is redacted too (``X-Session-Token``, ...)."""
 
+SECRET_PARAMETER_WORDS = ("token", "auth", "key", "secret", "session", "password", "signature")
+"""A query parameter of a URL inside a string (``"url": "https://psp/pay?session=..."``) whose
+name contains one of these is redacted too."""
+
+EMBEDDED_MIN_LENGTH = 4
+"""Redacted values shorter than this are not looked for inside other strings."""
+
 
 def _lower_set(names: Iterable[str]) -> frozenset[str]:
     return frozenset(name.lower() for name in names)
@@ -43,8 +76,9 @@ def _lower_set(names: Iterable[str]) -> frozenset[str]:
 
 @attrs.frozen
 class Redaction:
-    """What is redacted: JSON body keys and query parameters named in ``fields`` (at any depth,
-    any case), headers named in ``headers`` (any case) or containing ``SECRET_HEADER_WORDS``.
+    """What is redacted: JSON body keys and query parameters named in ``fields`` or containing
+    ``SECRET_FIELD_WORDS`` (at any depth, any case), headers named in ``headers`` (any case) or
+    containing ``SECRET_HEADER_WORDS``.
 
     Extend the defaults with ``Redaction(fields=DEFAULT_FIELDS | {"ssn"})`` or ``extended``.
     """
@@ -55,6 +89,18 @@ class Redaction:
     def extended(self, fields: Iterable[str] = (), headers: Iterable[str] = ()) -> Redaction:
         """These rules plus more fields and headers."""
         return Redaction(self.fields | set(fields), self.headers | set(headers))
+
+    def is_secret_field(self, name: str) -> bool:
+        """Whether the values of the JSON body key ``name`` are redacted."""
+        name = name.lower()
+        return name in self.fields or any(word in name for word in SECRET_FIELD_WORDS)
+
+    def is_secret_parameter(self, name: str) -> bool:
+        """Whether the query parameter ``name`` (of the request, or of a URL in a string) is
+        redacted."""
+        return self.is_secret_field(name) or any(
+            word in name.lower() for word in SECRET_PARAMETER_WORDS
+        )
 
     def is_secret_header(self, name: str) -> bool:
         """Whether the header ``name`` is redacted."""
@@ -77,6 +123,29 @@ def value_key(value: Any) -> ValueKey | None:
     return None
 
 
+def encodings(value: str) -> set[str]:
+    """The forms a value takes inside another string: as is, and URL-encoded."""
+    return {value, quote(value, safe=""), quote(value), quote_plus(value)}
+
+
+_PARAMETER = re.compile(r"(?:(?<=[?&#])|^)([A-Za-z0-9_.\-\[\]%]+)=([^&#\s\"'<>]+)")
+"""A ``name=value`` pair of a query string (or a form body, or a URL fragment)."""
+
+
+def _outside_placeholders(text: str, change: Callable[[str], str]) -> str:
+    """``text`` with ``change`` applied to each piece between the placeholders in it."""
+    if "<redacted:" not in text:
+        return change(text)
+    out: list[str] = []
+    position = 0
+    for found in PLACEHOLDER.finditer(text):
+        out.append(change(text[position : found.start()]))
+        out.append(found.group(0))
+        position = found.end()
+    out.append(change(text[position:]))
+    return "".join(out)
+
+
 class Redactor:
     """Replaces secret values by placeholders, the same value by the same placeholder.
 
@@ -90,7 +159,10 @@ class Redactor:
         self.values: dict[str, Any] = {}
         """Each placeholder of ``known`` to the value it stands for."""
         self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self._embedded: dict[str, str] = {}
+        """Each form of a redacted string to look for inside other strings, to its placeholder."""
+        self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.RLock()
 
     def notice(self, cassette: Cassette) -> None:
         """Continue the numbering of a cassette's placeholders: new ones get new numbers."""
@@ -98,8 +170,11 @@ class Redactor:
             for label, number in cassette.numbers.items():
                 self._counts[label] = max(self._counts.get(label, 0), number)
 
-    def placeholder(self, label: str, value: Any) -> Any:
-        """The placeholder of ``value`` (a new one the first time); unredactable values as is."""
+    def placeholder(self, label: str, value: Any, *, embedded: bool = True) -> Any:
+        """The placeholder of ``value`` (a new one the first time); unredactable values as is.
+
+        ``embedded``: look for the value inside other strings too (not for values deep inside
+        an object under a secret key, such as a field schema's ``"type": "string"``)."""
         key = value_key(value)
         if key is None:
             return value
@@ -110,22 +185,51 @@ class Redactor:
                 self._counts[label] = number
                 found = self.known[key] = f"<redacted:{label}:{number}>"
                 self.values[found] = value
+            if embedded:
+                self._embed(value, found)
             return found
+
+    def _embed(self, value: Any, placeholder: str) -> None:
+        if not isinstance(value, str) or len(value) < EMBEDDED_MIN_LENGTH:
+            return
+        for form in encodings(value):
+            if self._embedded.setdefault(form, placeholder) == placeholder:
+                self._pattern = None
 
     def bind(self, key: ValueKey, placeholder: str) -> None:
         """Remember that ``placeholder`` stands for the value ``key`` (learnt while replaying)."""
         with self._lock:
             if self.known.setdefault(key, placeholder) == placeholder:
                 self.values.setdefault(placeholder, key[1])
+                self._embed(key[1], placeholder)
 
-    def json(self, value: Any, label: str | None = None) -> Any:
+    def json(self, value: Any, label: str | None = None, *, deep: bool = False) -> Any:
         """A copy of a JSON value with the secret fields' values replaced."""
         if isinstance(value, Mapping):
-            fields = self.redaction.fields
-            return {k: self.json(v, k if k.lower() in fields else label) for k, v in value.items()}
+            secret = self.redaction.is_secret_field
+            return {
+                k: self.json(v, k, deep=False)
+                if secret(k)
+                else self.json(v, label, deep=label is not None)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
-            return [self.json(v, label) for v in value]
-        return value if label is None else self.placeholder(label, value)
+            return [self.json(v, label, deep=deep) for v in value]
+        return value if label is None else self.placeholder(label, value, embedded=not deep)
+
+    def query(self, query: Multi) -> Multi:
+        """A copy of the query parameters with the secret ones' values replaced."""
+        secret = self.redaction.is_secret_parameter
+        return {
+            name: (
+                [self.placeholder(name, v) for v in values_of(value)]
+                if isinstance(value, list)
+                else self.placeholder(name, value)
+            )
+            if secret(name)
+            else value
+            for name, value in query.items()
+        }
 
     def headers(self, headers: Multi) -> Multi:
         """A copy of the headers with the secret ones' values replaced."""
@@ -146,27 +250,117 @@ class Redactor:
             return body
         return Body.of_json(self.json(body.value))
 
-    def exchange(self, exchange: Exchange) -> Exchange:
-        """The exchange with every secret replaced, request first."""
+    # --- the second pass: secrets inside other strings --------------------------------------
+
+    def text(self, text: str, *, learn: bool = True) -> str:
+        """``text`` with the secret query parameters of URLs in it and every value redacted so
+        far (as is or URL-encoded) replaced by placeholders; placeholders already there are
+        kept. ``learn=False`` redacts without remembering new values (to show a string)."""
+        if len(text) < EMBEDDED_MIN_LENGTH or WHOLE_PLACEHOLDER.match(text):
+            return text
+        if "=" in text:
+            text = _outside_placeholders(
+                text, lambda piece: _PARAMETER.sub(lambda m: self._parameter(m, learn), piece)
+            )
+        pattern = self._embedded_pattern()
+        if pattern is None:
+            return text
+        embedded = self._embedded
+        return _outside_placeholders(
+            text, lambda piece: pattern.sub(lambda m: embedded[m.group(0)], piece)
+        )
+
+    def _parameter(self, found: re.Match[str], learn: bool) -> str:
+        name, raw = found.group(1), found.group(2)
+        if not self.redaction.is_secret_parameter(unquote_plus(name)):
+            return found.group(0)
+        value = unquote_plus(raw)
+        key = value_key(value)
+        if key is None:
+            return found.group(0)
+        if learn:
+            placeholder = self.placeholder(name.lower(), value)
+        else:
+            placeholder = self.known.get(key, "(hidden)")
+        return f"{name}={placeholder}"
+
+    def _embedded_pattern(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._embedded:
+                forms = sorted(self._embedded, key=len, reverse=True)
+                self._pattern = re.compile(
+                    r"(?<![0-9A-Za-z])(?:" + "|".join(map(re.escape, forms)) + r")(?![0-9A-Za-z])"
+                )
+            return self._pattern
+
+    def _inside(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {k: self._inside(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._inside(v) for v in value]
+        return value
+
+    def _inside_multi(self, multi: Multi) -> Multi:
+        return {
+            name: [self.text(v) for v in value] if isinstance(value, list) else self.text(value)
+            for name, value in multi.items()
+        }
+
+    def _inside_body(self, body: Body) -> Body:
+        if body.kind == "text":
+            text = self.text(body.value)
+            return body if text == body.value else Body("text", text, text.encode())
+        if body.kind != "json" or body.value is None:
+            return body
+        value = self._inside(body.value)
+        return body if value == body.value else Body.of_json(value)
+
+    def inside(self, exchange: Exchange) -> Exchange:
+        """The second pass alone: the exchange with the values redacted so far (and the secret
+        parameters of URLs) replaced inside every string."""
         request, response = exchange.request, exchange.response
         request = attrs.evolve(
             request,
-            query=self.json(request.query),
+            path=self.text(request.path),
+            query=self._inside_multi(request.query),
+            headers=self._inside_multi(request.headers),
+            body=self._inside_body(request.body),
+        )
+        response = attrs.evolve(
+            response,
+            headers=self._inside_multi(response.headers),
+            body=self._inside_body(response.body),
+        )
+        return Exchange(request, response)
+
+    def exchange(self, exchange: Exchange) -> Exchange:
+        """The exchange with every secret replaced, request first; then the values redacted so
+        far inside other strings (``inside``)."""
+        request, response = exchange.request, exchange.response
+        request = attrs.evolve(
+            request,
+            query=self.query(request.query),
             headers=self.headers(request.headers),
             body=self.body(request.body),
         )
         response = attrs.evolve(
             response, headers=self.headers(response.headers), body=self.body(response.body)
         )
-        return Exchange(request, response)
+        return self.inside(Exchange(request, response))
 
 
 __all__ = [
     "DEFAULT_FIELDS",
     "DEFAULT_HEADERS",
+    "EMBEDDED_MIN_LENGTH",
+    "SECRET_FIELD_WORDS",
     "SECRET_HEADER_WORDS",
+    "SECRET_PARAMETER_WORDS",
     "Redaction",
     "Redactor",
     "ValueKey",
+    "encodings",
     "value_key",
 ]

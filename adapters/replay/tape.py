@@ -35,7 +35,13 @@ from orderflow.adapters.replay.cassette import (
     load,
     save,
 )
-from orderflow.adapters.replay.redaction import Redaction, Redactor, ValueKey, value_key
+from orderflow.adapters.replay.redaction import (
+    Redaction,
+    Redactor,
+    ValueKey,
+    encodings,
+    value_key,
+)
 
 Mode = Literal["none", "once", "new_episodes", "all"]
 MODES: Final[tuple[Mode, ...]] = ("none", "once", "new_episodes", "all")
@@ -170,24 +176,71 @@ class Comparison:
 
     def __init__(self, redactor: Redactor):
         self.redactor = redactor
-        self.fields = redactor.redaction.fields
+        self.secret = redactor.redaction.is_secret_field
         self.bindings: dict[ValueKey, str] = {}
         self.differences: list[tuple[str, str, str]] = []
+        self._inside: list[tuple[tuple[str, ...], str, str]] = []
+        """Strings with placeholders inside, compared once the whole request is walked (so
+        that the placeholders bound anywhere in it are known)."""
 
     def run(self, recorded: RecordedRequest, actual: Asked) -> bool:
         """Compare; ``differences`` says what differs, ``bindings`` what a match would learn."""
         if recorded.method != actual.method:
             self.differences.append(("method", recorded.method, actual.method))
         if recorded.path != actual.path:
-            self.differences.append(("path", recorded.path, actual.path))
+            if "<redacted:" in recorded.path:
+                self._inside.append((("path",), recorded.path, actual.path))
+            else:
+                self.differences.append(("path", recorded.path, actual.path))
         if recorded.query or actual.query:
-            self._value(recorded.query, actual.query, ("query",), None)
+            self._query(recorded.query, actual.query)
         expected, got = recorded.body, actual.body
         if expected.kind == "json" and got.kind == "json":
             self._value(*_as_matched(expected.value, got.value), ("body $",), None)
         elif expected.content != got.content:
-            self.differences.append(("body", summary_of(expected), summary_of(got)))
+            if expected.kind == "text" == got.kind and "<redacted:" in expected.value:
+                self._inside.append((("body",), expected.value, got.value))
+            else:
+                self.differences.append(("body", summary_of(expected), summary_of(got)))
+        for where, recorded_text, actual_text in self._inside:
+            if not self._inside_matches(recorded_text, actual_text):
+                shown = self.redactor.text(actual_text, learn=False)
+                if where[0] in ("path", "body"):
+                    self.differences.append((where[0], recorded_text, shown))
+                else:
+                    self._differ(where, recorded_text, shown)
         return not self.differences
+
+    def _query(self, expected: Multi, actual: Multi) -> None:
+        secret = self.redactor.redaction.is_secret_parameter
+        for key in [*expected, *(k for k in actual if k not in expected)]:
+            label = key if secret(key) else None
+            if key not in actual:
+                self._differ(("query", key), expected[key], _Missing())
+            elif key not in expected:
+                self._differ(("query", key), _Missing(), self._visible(actual[key], label))
+            else:
+                self._value(expected[key], actual[key], ("query", key), label)
+
+    def _inside_matches(self, expected: str, actual: str) -> bool:
+        """Whether ``actual`` is ``expected`` with each placeholder inside it replaced by the
+        value it stands for (as is or URL-encoded; any text for one not bound yet)."""
+        values = self.redactor.values
+        bound = {placeholder: key[1] for key, placeholder in self.bindings.items()}
+        pattern: list[str] = []
+        position = 0
+        for found in PLACEHOLDER.finditer(expected):
+            pattern.append(re.escape(expected[position : found.start()]))
+            placeholder = found.group(0)
+            value = values[placeholder] if placeholder in values else bound.get(placeholder)
+            if value is None:
+                pattern.append(".+?")
+            else:
+                forms = sorted({placeholder, *encodings(str(value))}, key=len, reverse=True)
+                pattern.append("(?:" + "|".join(map(re.escape, forms)) + ")")
+            position = found.end()
+        pattern.append(re.escape(expected[position:]))
+        return re.fullmatch("".join(pattern), actual, re.DOTALL) is not None
 
     def _differ(self, where: tuple[str, ...], expected: Any, actual: Any) -> None:
         if where[0] == "query":
@@ -197,11 +250,11 @@ class Comparison:
         self.differences.append((name, _show(expected), _show(actual)))
 
     def _value(self, expected: Any, actual: Any, where: tuple[str, ...], label: str | None) -> None:
-        if label is None and type(expected) is type(actual) and expected == actual:
-            return  # the common case, compared at C speed (bool and int differ in type)
+        if label is None and expected == actual and _exactly(expected, actual):
+            return  # the common case, compared at C speed
         if isinstance(expected, dict) and isinstance(actual, dict):
             for key in [*expected, *(k for k in actual if k not in expected)]:
-                sub = key if key.lower() in self.fields else label
+                sub = key if self.secret(key) else label
                 if key not in actual:
                     self._differ((*where, key), expected[key], _Missing())
                 elif key not in expected:
@@ -216,7 +269,11 @@ class Comparison:
         elif label is not None:
             if not self._secret_matches(expected, actual):
                 self._differ(where, expected, self._visible(actual, label))
-        elif not _equal(expected, actual):
+        elif _equal(expected, actual):
+            pass
+        elif isinstance(expected, str) and isinstance(actual, str) and "<redacted:" in expected:
+            self._inside.append((where, expected, actual))
+        else:
             self._differ(where, expected, actual)
 
     def _visible(self, actual: Any, label: str | None) -> Any:
@@ -262,6 +319,22 @@ def _without_document(request: dict[str, Any]) -> dict[str, Any]:
 class _Missing:
     def __str__(self) -> str:
         return "(absent)"
+
+
+def _exactly(expected: Any, actual: Any) -> bool:
+    """Whether two values that are ``==`` are also the same JSON: Python has ``1 == True`` and
+    ``{"n": 1} == {"n": True}``, JSON does not. Scalars compare by type; containers by their
+    canonical JSON text (at C speed), which also tells ``1`` from ``1.0`` (the walk, which
+    follows when this says no, takes those as equal)."""
+    if type(expected) is not type(actual):
+        return False
+    if isinstance(expected, dict | list):
+        return _canonical(expected) == _canonical(actual)
+    return True
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _equal(expected: Any, actual: Any) -> bool:
@@ -415,7 +488,8 @@ class Tape:
             if self.saved:
                 return
             exchanges = [*self.recorded, *self.new] if self.mode != "all" else self.new
-            save(self.path, exchanges)
+            # A value redacted in a later exchange may show inside a string of an earlier one.
+            save(self.path, [self.redactor.inside(exchange) for exchange in exchanges])
             self.saved = True
 
     def unplayed(self) -> list[int]:

@@ -96,9 +96,10 @@ def _response_of(response: httpx.Response) -> RecordedResponse:
 
 def _served(response: RecordedResponse, request: httpx.Request) -> httpx.Response:
     # A stream, not ``content=``: httpx reads it once, in the client, as it reads the network.
+    # Header bytes are latin-1, as recorded (``cassette`` refuses other text when loading).
     content = response.body.content
-    headers = response.header_list()
-    headers.append(("content-length", str(len(content))))
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()]
+    headers.append((b"content-length", str(len(content)).encode()))
     return httpx.Response(
         response.status, headers=headers, stream=httpx.ByteStream(content), request=request
     )
