@@ -10,6 +10,17 @@ decodes; ``exchange`` does the rest, once for both classes: bounds, the error ta
 (``table``), retries of reads, logging. The two ``send`` methods below only carry out its
 steps, so only core errors leave them: httpx's exceptions are turned into the table's
 (exceptions raised by the caller's own event hooks pass through as they are).
+
+The hard stop at the deadline: the async client cancels the call (``asyncio.timeout_at``). A
+blocking thread cannot be cancelled, and httpx's timeouts restart on every network read, so
+``HttpClient`` caps each blocking socket operation instead: the network backend of its httpx
+connection pools (``_BoundedBackend``; the pool it makes, an injected ``httpx.HTTPTransport``
+and the environment's proxies) hands out streams whose every connect, TLS handshake, read and
+write waits at most until the deadline of the call the thread is making (``_CALL``), then
+raises httpx's own timeout. So a server dripping its status line and headers, or its body, one
+byte at a time cannot keep a call alive past its deadline, on a new connection or a pooled one;
+httpcore closes a connection whose answer timed out, so none goes back to the pool half read.
+An injected transport that does no network I/O (``httpx.MockTransport``, replay) needs no stop.
 """
 
 from __future__ import annotations
@@ -17,10 +28,13 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import math
+import ssl
+import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
 from typing import Any, Final, Self, TypedDict, TypeVar, Unpack, cast
 
+import httpcore
 import httpx
 
 from orderflow.adapters.http.exchange import (
@@ -116,6 +130,100 @@ class _AsyncClient(httpx.AsyncClient):
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
         return None
+
+
+class _Call(threading.local):
+    """The deadline (``time.monotonic``) of the call this thread is making, or infinity."""
+
+    deadline: float = math.inf
+
+
+_CALL: Final = _Call()
+
+
+def _capped(timeout: float | None, late: type[httpcore.TimeoutException]) -> float | None:
+    """``timeout`` capped by what remains of this thread's call; ``late`` raised when none."""
+    deadline = _CALL.deadline
+    if deadline == math.inf:  # not inside ``HttpClient.send``: httpx's timeouts as they are
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise late("the call's deadline has passed")
+    return remaining if timeout is None or timeout > remaining else timeout
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    """A network stream whose every blocking operation ends by the call's deadline."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _capped(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _capped(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _capped(timeout, httpcore.ConnectTimeout)
+        return _BoundedStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _BoundedBackend(httpcore.NetworkBackend):
+    """A network backend whose connections are ``_BoundedStream``s, connected by the deadline."""
+
+    __slots__ = ("_backend",)
+
+    def __init__(self, backend: httpcore.NetworkBackend):
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _capped(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _BoundedStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        timeout = _capped(timeout, httpcore.ConnectTimeout)
+        return _BoundedStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _bound(client: httpx.Client) -> None:
+    """Give every network transport of ``client`` a ``_BoundedBackend`` (once). A connection
+    an injected transport made before is not bounded; one it makes after is."""
+    for transport in (client._transport, *client._mounts.values()):
+        if not isinstance(transport, httpx.HTTPTransport):
+            continue  # no network I/O of httpx's own (a mock, ASGI, replay): nothing to stop
+        pool = transport._pool
+        backend = getattr(pool, "_network_backend", None)
+        if isinstance(backend, httpcore.NetworkBackend) and not isinstance(
+            backend, _BoundedBackend
+        ):
+            pool._network_backend = _BoundedBackend(backend)
 
 
 Dialect = Callable[[Call[Any]], WireRequest[Any]]
@@ -228,14 +336,20 @@ class HttpClient(_HttpBase):
         super().__init__(base_url, dialect, headers, options)
         self._sleep = sleep
         self._client: httpx.Client = _Client(**self._httpx_options(transport, event_hooks))
+        _bound(self._client)  # the hard stop at the deadline (see the module docstring)
 
     def send(self, call: Call[T]) -> T:
         """See ``Transport.send``."""
         life = self._exchange(call, self._client.build_request)
         response: httpx.Response | None = None
         chunks: Generator[bytes, None, None] | None = None
+        outer = _CALL.deadline  # a call made by an event hook of another call: restored after
         try:
             step = next(life)
+            # The hard stop: every I/O step's ``within`` runs to the call's deadline; the
+            # network streams wait no longer than that (``_BoundedStream``).
+            assert not isinstance(step, Sleep)  # a call starts with its first request
+            _CALL.deadline = min(time.monotonic() + step.within, outer)
             while True:
                 reply: Reply = None
                 try:
@@ -262,6 +376,7 @@ class HttpClient(_HttpBase):
                 chunks.close()
             if response is not None:
                 response.close()
+            _CALL.deadline = outer
             life.close()
 
     def close(self) -> None:

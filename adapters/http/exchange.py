@@ -11,9 +11,11 @@ Bounds, per call: a total ``deadline`` across every attempt, connection, sending
 reading (each attempt's httpx timeouts are capped by what remains, the body is read chunk by
 chunk and the deadline checked between chunks, and a retry waits only when it fits); at most
 ``max_answer_bytes`` on the wire and ``max_decoded_bytes`` after decompression (``body``).
-A blocking client stops within the deadline plus, at worst, one network read already waiting
-(each read is bounded by a third of the deadline, so about 1.33 deadlines in all); the async
-client also cancels that read when the deadline passes.
+The async client cancels the I/O when the deadline passes, and the blocking one caps each
+blocking socket operation by it (``client``), so over the network a call ends at its deadline,
+even while the status line and headers are still arriving. Past an injected transport that is
+not httpx's own, a blocking call may still wait for one read already started (each read is
+bounded by a third of the deadline, so about 1.33 deadlines in all).
 
 A call may be carried by several requests in turn (the Checkout API's checkout fields): a
 request with a ``then(answer)`` method names the next request, built from the answer so far,
@@ -79,6 +81,8 @@ _NOT_SENT = (
     httpx.LocalProtocolError,
     httpx.InvalidURL,
 )
+# A read or write that timed out once the deadline had passed: the blocking client's hard stop.
+_LATE = (httpx.ReadTimeout, httpx.WriteTimeout)
 _UNBUILDABLE = (TypeError, ValueError, OverflowError, RecursionError, httpx.InvalidURL)
 _NOT_JSON: Final = object()
 
@@ -357,6 +361,8 @@ class _Life:
     def failure(self, error: BaseException) -> tuple[Outcome, str]:
         """What an exception of the I/O means."""
         if isinstance(error, TimeoutError):  # the async client's hard stop at the deadline
+            return Outcome.LOST, self.too_late()
+        if isinstance(error, _LATE) and self.clock() >= self.deadline:  # the sync client's
             return Outcome.LOST, self.too_late()
         if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
             return Outcome.NOT_SENT, f"could not connect to {self.base_url} ({_described(error)})"
