@@ -121,7 +121,7 @@ class _Node:
         self.check = check
         self.dump = dump
         self.inline = inline
-        self.item = item  # the element node of a tuple[X, ...]
+        self.item = item  # the element node of a tuple[X, ...] (or of a list-or-map's list)
 
 
 def _identity(value: Any) -> Any:
@@ -201,7 +201,7 @@ _SCALARS: dict[Any, _Node] = {
     Any: _scalar("any", "anything", _to_any, _identity),
     Union[str, bool]: _scalar("strbool", "a string or a boolean", _typed(str, bool), _identity),  # noqa: UP007
 }
-_DIGITS = _scalar("", "a string of digits", _to_digits, str)
+_DIGITS = _scalar("digits", "a string of digits", _to_digits, str)
 
 
 def _enum_node(cls: type[Enum]) -> _Node:
@@ -310,6 +310,8 @@ def _list_or_map_node(listed: _Node, keyed: _Node) -> _Node:
     def dump(value: Any) -> Any:
         return keyed.dump(value) if type(value) is dict else listed.dump(value)
 
+    if listed.inline == "tuple":  # a class plan inlines the list (usually there, often empty)
+        return _Node(fast, check, dump, "listmap", listed.item)
     return _Node(fast, check, dump)
 
 

@@ -4,8 +4,9 @@ attrs' ``__init__`` of a frozen, slotted class sets each attribute through
 ``object.__setattr__``; when it does nothing else (no validator, converter, init hook or cached
 hash), creating the instance with ``object.__new__`` and calling each slot's setter builds the
 very same object without the ``__init__`` frame and its keyword binding (~30% less per decoded
-object, as the codec measured it). The codec's plans build every decoded object this way, and
-``flow.fire`` copies a checkout this way (``replacer``).
+object, as the codec measured it). ``flow.fire`` copies a checkout this way (``replacer``); the
+codec's plans build decoded objects with a stand-in subclass of the same layout instead
+(``_codec_plans._builder``), and through these setters only where that cannot be used.
 """
 
 from __future__ import annotations

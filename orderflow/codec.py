@@ -315,7 +315,14 @@ def loads(raw: str | bytes, cls: type[T], *, source: str = "") -> T:
     except (ValueError, TypeError) as error:
         problem = FieldProblem("$", f"not valid JSON ({_short(error)})")
         raise PayloadError(_type_name(cls), [problem], source) from None
-    return structure(data, cls, source=source)
+    node = _NODES.get(cls)
+    if node is None:
+        return structure(data, cls, source=source)
+    try:  # what structure and _run do, without their two calls (~0.1 µs a decode)
+        value: T = node.fast(data, "", {})
+    except Exception:
+        value = _slow(node, data, cls, source)
+    return value
 
 
 def dumps(obj: Any) -> str:
