@@ -40,9 +40,8 @@ from orderflow.adapters.http.client import (
     HttpClient,
     HttpOptions,
 )
-from orderflow.adapters.http.exchange import Reply, Send, Step, WireRequest
+from orderflow.adapters.http.exchange import Reply, Step, WireRequest, keeping_newest_token
 from orderflow.calls import Call
-from orderflow.errors import CentraError, CentraUnavailable
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -69,29 +68,9 @@ def _dialect(correlation_id: Callable[[], str]) -> Callable[[Call[Any]], WireReq
     return request
 
 
-def _keeping_newest_token(life: Generator[Step, Reply, T]) -> Generator[Step, Reply, T]:
-    """A call's ``life`` (``orderflow.adapters.http.exchange``), the error it ends with carrying
-    the newest session token the call was handed: the one its last request was sent with,
-    when an earlier answer of the call gave it (the error's own token, when it has one, is
-    newer still). The service keeps it, so the checkout never holds an outdated token."""
-    sent: list[str | None] = []
-    try:
-        step = next(life)
-        while True:
-            if isinstance(step, Send):
-                sent.append(step.request.headers.get(dialect.TOKEN_HEADER))
-            reply = yield step
-            step = life.send(reply)
-    except StopIteration as done:
-        answer: T = done.value
-        return answer
-    except (CentraError, CentraUnavailable) as error:
-        newest = sent[-1] if sent else None
-        if error.token is None and newest is not None and newest != sent[0]:
-            error.token = newest
-        raise
-    finally:
-        life.close()
+def _token_of(request: httpx.Request) -> str | None:
+    token: str | None = request.headers.get(dialect.TOKEN_HEADER)
+    return token
 
 
 def _headers(base_url: str, secret: str | None) -> list[tuple[str, str]]:
@@ -147,7 +126,7 @@ class CheckoutApiClient(HttpClient):
     def _exchange(
         self, call: Call[T], build_request: Callable[..., httpx.Request]
     ) -> Generator[Step, Reply, T]:
-        return _keeping_newest_token(super()._exchange(call, build_request))
+        return keeping_newest_token(super()._exchange(call, build_request), _token_of)
 
 
 class AsyncCheckoutApiClient(AsyncHttpClient):
@@ -183,4 +162,4 @@ class AsyncCheckoutApiClient(AsyncHttpClient):
     def _exchange(
         self, call: Call[T], build_request: Callable[..., httpx.Request]
     ) -> Generator[Step, Reply, T]:
-        return _keeping_newest_token(super()._exchange(call, build_request))
+        return keeping_newest_token(super()._exchange(call, build_request), _token_of)

@@ -45,7 +45,7 @@ from orderflow.adapters.http import table
 from orderflow.adapters.http.body import Body, BrokenBody
 from orderflow.adapters.http.table import Outcome
 from orderflow.calls import Call
-from orderflow.errors import CentraUnavailable, OrderflowError
+from orderflow.errors import CentraError, CentraUnavailable, OrderflowError
 
 try:  # an accelerator only, as in the codec
     import orjson as _orjson
@@ -61,6 +61,7 @@ __all__ = [
     "Step",
     "WireRequest",
     "exchange",
+    "keeping_newest_token",
     "reads",
 ]
 
@@ -457,3 +458,31 @@ def _described(error: BaseException) -> str:
     if len(text) > 200:
         text = text[:197] + "..."
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def keeping_newest_token(
+    life: Generator[Step, Reply, T], token_of: Callable[[httpx.Request], str | None]
+) -> Generator[Step, Reply, T]:
+    """A call's ``life``, the error it ends with carrying the newest session token the call was
+    handed (dialects with sessions: the Checkout and Storefront APIs): the one its last request
+    was sent with (``token_of`` reads it), when an earlier answer of the call gave it; the
+    error's own token, when it has one, is newer still. The service keeps it, so the checkout
+    never holds an outdated token."""
+    sent: list[str | None] = []
+    try:
+        step = next(life)
+        while True:
+            if isinstance(step, Send):
+                sent.append(token_of(step.request))
+            reply = yield step
+            step = life.send(reply)
+    except StopIteration as done:
+        answer: T = done.value
+        return answer
+    except (CentraError, CentraUnavailable) as error:
+        newest = sent[-1] if sent else None
+        if error.token is None and newest is not None and newest != sent[0]:
+            error.token = newest
+        raise
+    finally:
+        life.close()

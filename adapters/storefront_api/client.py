@@ -39,10 +39,9 @@ from orderflow.adapters.http.client import (
     HttpClient,
     HttpOptions,
 )
-from orderflow.adapters.http.exchange import Reply, Send, Step, WireRequest
+from orderflow.adapters.http.exchange import Reply, Step, WireRequest, keeping_newest_token
 from orderflow.adapters.storefront_api import dialect
 from orderflow.calls import Call
-from orderflow.errors import CentraError, CentraUnavailable
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -68,31 +67,6 @@ def _dialect(shared_token: str) -> Callable[[Call[Any]], WireRequest[Any]]:
 def _bearer_of(request: httpx.Request) -> str | None:
     scheme, _, token = request.headers.get(dialect.AUTHORIZATION, "").partition(" ")
     return token if scheme == "Bearer" and token else None
-
-
-def _keeping_newest_token(life: Generator[Step, Reply, T]) -> Generator[Step, Reply, T]:
-    """A call's ``life`` (``orderflow.adapters.http.exchange``), the error it ends with carrying
-    the newest session token the call was handed: the one its last request was sent with,
-    when an earlier answer of the call gave it (the error's own token, when it has one, is
-    newer still). The service keeps it, so the checkout never holds an outdated token."""
-    sent: list[str | None] = []
-    try:
-        step = next(life)
-        while True:
-            if isinstance(step, Send):
-                sent.append(_bearer_of(step.request))
-            reply = yield step
-            step = life.send(reply)
-    except StopIteration as done:
-        answer: T = done.value
-        return answer
-    except (CentraError, CentraUnavailable) as error:
-        newest = sent[-1] if sent else None
-        if error.token is None and newest is not None and newest != sent[0]:
-            error.token = newest
-        raise
-    finally:
-        life.close()
 
 
 class StorefrontApiClient(HttpClient):
@@ -130,7 +104,7 @@ class StorefrontApiClient(HttpClient):
     def _exchange(
         self, call: Call[T], build_request: Callable[..., httpx.Request]
     ) -> Generator[Step, Reply, T]:
-        return _keeping_newest_token(super()._exchange(call, build_request))
+        return keeping_newest_token(super()._exchange(call, build_request), _bearer_of)
 
 
 class AsyncStorefrontApiClient(AsyncHttpClient):
@@ -164,4 +138,4 @@ class AsyncStorefrontApiClient(AsyncHttpClient):
     def _exchange(
         self, call: Call[T], build_request: Callable[..., httpx.Request]
     ) -> Generator[Step, Reply, T]:
-        return _keeping_newest_token(super()._exchange(call, build_request))
+        return keeping_newest_token(super()._exchange(call, build_request), _bearer_of)
