@@ -108,8 +108,8 @@ class _NoJar(http.cookiejar.CookieJar):
 _NO_COOKIES: Final = _NoCookies(_NoJar())
 
 
-class _Client(httpx.Client):
-    """``httpx.Client`` with ``_NoCookies`` as its (read-only) cookie store."""
+class _WithoutCookies:
+    """``_NoCookies`` as an httpx client's (read-only) cookie store: mixed in before the client."""
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -120,16 +120,12 @@ class _Client(httpx.Client):
         return None
 
 
-class _AsyncClient(httpx.AsyncClient):
-    """``httpx.AsyncClient`` with ``_NoCookies`` as its (read-only) cookie store."""
+class _Client(_WithoutCookies, httpx.Client):
+    """``httpx.Client`` keeping no cookies."""
 
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return _NO_COOKIES
 
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        return None
+class _AsyncClient(_WithoutCookies, httpx.AsyncClient):
+    """``httpx.AsyncClient`` keeping no cookies."""
 
 
 class _Call(threading.local):
