@@ -211,7 +211,8 @@ class GateStore(Store, Protocol):
 
     def save_and_release(self, checkout: Checkout, expected_version: int, owner: str) -> Checkout:
         """``save(checkout, expected_version)`` and, if it saved, ``release_claim(checkout.id,
-        owner)``, atomically. Raises what ``save`` raises, and then releases nothing."""
+        owner)``, atomically: ``expected_version`` 0 creates the checkout, as ``save`` does.
+        Raises what ``save`` raises, and then releases nothing."""
         ...
 
 

@@ -126,20 +126,21 @@ class Queries:
     def save_and_release(
         self, checkout: Checkout, expected_version: int, owner: str
     ) -> Work[Checkout]:
-        """See ``GateStore.save_and_release``: one statement on PostgreSQL, one transaction of
-        two on SQLite."""
+        """See ``GateStore.save_and_release`` (version 0 creates, as ``save``): one statement on
+        PostgreSQL, one transaction of two on SQLite."""
         saved, params = self._saving(checkout, expected_version)
         params["owner"] = owner
         sql = self._sql
+        creates = expected_version == 0  # as ``save``: version 0 creates the checkout
 
         def one_statement() -> Steps[Checkout]:
-            row = yield Query(sql.save_and_release, params)
+            row = yield Query(sql.create_and_release if creates else sql.save_and_release, params)
             if row is None:
                 yield from self._conflict(saved.id, expected_version)
             return self._kept(saved, row[0], params["body"])
 
         def in_a_transaction() -> Steps[Checkout]:
-            row = yield Query(sql.update, params)
+            row = yield Query(sql.create if creates else sql.update, params)
             if row is None:
                 yield from self._conflict(saved.id, expected_version)
             yield Query(sql.release, {"id": saved.id, "owner": owner}, Fetch.NOTHING)

@@ -157,6 +157,10 @@ _SAVED = """version = %(version)s, state = %(state)s, updated_at = %(updated_at)
 # ``known``: the stamp of the base's stored state, when the store holds it; else the version
 # alone decides, as in ``update``.
 _UNCHANGED = "(%(known)s{text} IS NULL OR {stamp} = %(known)s)"
+_CREATE = """
+    INSERT INTO {checkouts} (id, version, state, updated_at, {searched}, body)
+    VALUES (%(id)s, %(version)s, %(state)s, %(updated_at)s, {searched_values}, %(body)s{json})
+    ON CONFLICT (id) DO NOTHING"""
 
 
 @attrs.frozen
@@ -181,6 +185,7 @@ class Statements:
     release: str
     claim_and_save: str
     save_and_release: str
+    create_and_release: str
     reserve: str
     read_record: str
     complete: str
@@ -229,19 +234,14 @@ class Statements:
         )
 
 
-_ONE_STATEMENT_ON_POSTGRES = {"claim_and_save", "save_and_release"}
+_ONE_STATEMENT_ON_POSTGRES = {"claim_and_save", "save_and_release", "create_and_release"}
 """The combined steps written as one statement, for PostgreSQL only (see ``_queries``)."""
 
 
 _TEMPLATES = Statements(
     load="SELECT version, {stamped}, {loaded} FROM {checkouts} WHERE id = %(id)s",
     version="SELECT version FROM {checkouts} WHERE id = %(id)s",
-    create="""
-        INSERT INTO {checkouts} (id, version, state, updated_at, {searched}, body)
-        VALUES (%(id)s, %(version)s, %(state)s, %(updated_at)s, {searched_values},
-            %(body)s{json})
-        ON CONFLICT (id) DO NOTHING
-        RETURNING {stamped}""",
+    create=f"{_CREATE} RETURNING {{stamped}}",
     update=f"""
         UPDATE {{checkouts}} SET {_SAVED}
         WHERE id = %(id)s AND version = %(expected)s
@@ -284,6 +284,14 @@ _TEMPLATES = Statements(
             WHERE id = %(id)s AND version = %(expected)s
             RETURNING xmin::text AS stamp
         ),
+        released AS (
+            DELETE FROM {{claims}}
+            WHERE checkout_id = %(id)s AND owner = %(owner)s AND EXISTS (SELECT FROM saved)
+        )
+        SELECT stamp FROM saved""",
+    # The same at version 0, which creates the checkout (as ``create``; ``save``'s contract).
+    create_and_release=f"""
+        WITH saved AS ({_CREATE} RETURNING xmin::text AS stamp),
         released AS (
             DELETE FROM {{claims}}
             WHERE checkout_id = %(id)s AND owner = %(owner)s AND EXISTS (SELECT FROM saved)

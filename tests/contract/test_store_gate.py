@@ -18,7 +18,7 @@ from orderflow.calls import Call, CallKind
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock
 from orderflow.commands import takes_gate_steps
-from orderflow.errors import ConcurrencyConflict, OutcomeUnknown
+from orderflow.errors import CheckoutNotFound, ConcurrencyConflict, OutcomeUnknown
 from orderflow.flow import State
 from orderflow.ports import GateStore
 from orderflow.service import CheckoutService
@@ -145,6 +145,43 @@ def test_a_stale_save_and_release_is_a_conflict_and_keeps_the_claim(store: GateS
     assert conflict.value.actual_version == current.version
     assert store.load(stored.id) == current
     assert store.acquire_claim(stored.id, "bob", NOW, LEASE).owner == "alice"
+
+
+def test_save_and_release_at_version_zero_creates_the_checkout_as_save_does(
+    store: GateStore,
+) -> None:
+    # ``save_and_release`` is ``save`` and a release: ``save``'s version 0 creates.
+    store.acquire_claim("co-1", "alice", NOW, LEASE)
+
+    saved = store.save_and_release(new_checkout(), 0, "alice")
+
+    assert saved.version == 1 and store.load("co-1") == saved
+    assert store.acquire_claim("co-1", "bob", NOW, LEASE).owner == "bob"
+
+
+def test_save_and_release_at_version_zero_of_an_existing_id_conflicts_and_keeps_the_claim(
+    store: GateStore,
+) -> None:
+    stored = store.save(new_checkout(), 0)
+    store.acquire_claim(stored.id, "alice", NOW, LEASE)
+
+    with pytest.raises(ConcurrencyConflict) as conflict:
+        store.save_and_release(attrs.evolve(new_checkout(), last_error="again"), 0, "alice")
+
+    assert (conflict.value.expected_version, conflict.value.actual_version) == (0, 1)
+    assert store.load(stored.id) == stored
+    assert store.acquire_claim(stored.id, "bob", NOW, LEASE).owner == "alice"
+
+
+def test_save_and_release_of_an_unknown_id_at_a_later_version_conflicts_with_no_version(
+    store: GateStore,
+) -> None:
+    with pytest.raises(ConcurrencyConflict) as conflict:
+        store.save_and_release(attrs.evolve(new_checkout(), version=3), 2, "alice")
+
+    assert conflict.value.actual_version is None
+    with pytest.raises(CheckoutNotFound):
+        store.load("co-1")
 
 
 def test_save_and_release_leaves_another_owners_claim(store: GateStore) -> None:
