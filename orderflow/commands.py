@@ -614,9 +614,8 @@ class CheckoutCommands:
             return checkout
         call = build(checkout)
         marked = yield from self._mark(checkout, event, call, params, held, renew=looked_up)
-        return (
-            yield from self._call_and_settle(marked, call, event, held, checkout.payment_fields)
-        )
+        before = _settled_fields(checkout)  # a refusal leaves the fields a decline stands by
+        return (yield from self._call_and_settle(marked, call, event, held, before))
 
     def _mark(
         self,
@@ -772,7 +771,9 @@ class CheckoutCommands:
             raise OutcomeUnknown(str(call), "Centra could not say whether it became an order")
         if isinstance(found, Receipt):
             return (yield from self._settle(checkout, Event.RECONCILE, _paid_by(found), held))
-        outcome = _Outcome(AnswerKind.NO_ORDER, "no order at Centra")
+        # The fields of a payment result Centra never answered are no decline to stand by.
+        changes = {"payment_fields": _settled_fields(checkout)}
+        outcome = _Outcome(AnswerKind.NO_ORDER, "no order at Centra", changes)
         return (yield from self._settle(checkout, Event.RECONCILE, outcome, held))
 
     def _refresh_order(self, checkout_id: str) -> Command:
@@ -926,6 +927,15 @@ def _calls(checkout: Checkout, event: Event, params: Mapping[str, Any]) -> bool:
     """Whether the gate calls Centra on ``checkout``, once the flow allowed ``event``: no
     marker to look up first, and not the same declined answer again."""
     return checkout.outcome_unknown is None and not _declined_again(checkout, event, params)
+
+
+def _settled_fields(checkout: Checkout) -> dict[str, Any] | None:
+    """The payment fields Centra answered, as ``_declined_again`` compares them: not those of
+    a payment result whose marker is still set (they were sent, and never answered), which
+    are forgotten when the marker is cleared without Centra's answer to them."""
+    if checkout.outcome_unknown is CallKind.PAYMENT_RESULT:
+        return None
+    return checkout.payment_fields
 
 
 def _declined_again(checkout: Checkout, event: Event, params: Mapping[str, Any]) -> bool:

@@ -1,0 +1,125 @@
+"""The money gate under a second adversarial review: each test is a bug found, shown failing
+on the code before its fix. Centra is ``FakeCentra``; odd answers are scripted around it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+import pytest
+
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
+from orderflow.adapters.stores.memory import MemoryStore
+from orderflow.calls import CallKind
+from orderflow.checkout import Checkout
+from orderflow.clock import ManualClock
+from orderflow.commands import ServiceSettings
+from orderflow.errors import CentraUnavailable, OutcomeUnknown
+from orderflow.flow import State
+from orderflow.service import CheckoutService
+from tests.support import Script, Scripted
+
+SETTINGS = ServiceSettings(claim_wait=timedelta(seconds=2), claim_poll=0.5)
+DECLINED_FIELDS = {"centraPaymentMethod": "x"}  # the fake declines these
+
+
+class CrashesBeforeTheResult(MemoryStore):
+    """A store whose process dies (once) between a keyed command's save and its result."""
+
+    crash = False
+
+    def complete(self, key: str, owner: str, result: str) -> bool:
+        if self.crash:
+            self.crash = False
+            raise RuntimeError("killed")
+        return super().complete(key, owner, result)
+
+
+@attrs.define
+class Shop:
+    fake: FakeCentra
+    store: CrashesBeforeTheResult
+    clock: ManualClock
+
+    def service(self, **script: list[Scripted]) -> CheckoutService:
+        transport = Script(self.fake, {CallKind(kind): steps for kind, steps in script.items()})
+        return CheckoutService(
+            transport=transport, store=self.store, clock=self.clock, settings=SETTINGS
+        )
+
+    def confirmed(self, method: str = "klarna-playground") -> Checkout:
+        service = self.service()
+        checkout = service.open()
+        service.add_item(checkout.id, SEED_ITEM, 1)
+        return service.confirm(checkout.id, attrs.evolve(seed_details(), payment_method=method))
+
+    def declined(self) -> Checkout:
+        service = self.service()
+        pending = service.start_payment(self.confirmed().id)
+        declined = service.complete_payment(pending.id, DECLINED_FIELDS)
+        assert declined.state is State.PAYMENT_FAILED
+        return declined
+
+
+@pytest.fixture
+def shop() -> Shop:
+    return Shop(FakeCentra.seeded(), CrashesBeforeTheResult(), ManualClock())
+
+
+def busy(status: int = 429) -> CentraUnavailable:
+    return CentraUnavailable("payment", f"HTTP {status}", status, retry_after=2.0)
+
+
+def lost_before_centra_acted() -> OutcomeUnknown:
+    return OutcomeUnknown("payment_result", "connect timed out")
+
+
+# --- an unsettled payment result's fields are no decline --------------------------------------
+
+
+def test_fields_whose_payment_result_reconcile_found_unanswered_are_sent_again(
+    shop: Shop,
+) -> None:
+    declined = shop.declined()
+    with pytest.raises(OutcomeUnknown):
+        shop.service(payment_result=[lost_before_centra_acted()]).complete_payment(
+            declined.id, SEED_PAYMENT_FIELDS
+        )
+    settled = shop.service().reconcile(declined.id)
+    assert settled.state is State.PAYMENT_FAILED and settled.outcome_unknown is None
+    calls = shop.fake.calls[CallKind.PAYMENT_RESULT]
+
+    # The shopper posts the same fields again: Centra never answered them, so they are sent.
+    paid = shop.service().complete_payment(declined.id, SEED_PAYMENT_FIELDS)
+
+    assert paid.state is State.PAID and len(shop.fake.orders) == 1
+    assert shop.fake.calls[CallKind.PAYMENT_RESULT] == calls + 1
+
+
+def test_fields_whose_retry_after_a_look_up_centra_refused_busy_are_sent_again(
+    shop: Shop,
+) -> None:
+    declined = shop.declined()
+    with pytest.raises(OutcomeUnknown):
+        shop.service(payment_result=[lost_before_centra_acted()]).complete_payment(
+            declined.id, SEED_PAYMENT_FIELDS
+        )
+    # The retry looks up (no order), calls, and Centra says it is busy: it did not act.
+    with pytest.raises(CentraUnavailable):
+        shop.service(payment_result=[busy()]).complete_payment(declined.id, SEED_PAYMENT_FIELDS)
+    after = shop.store.load(declined.id)
+    assert after.state is State.PAYMENT_FAILED and after.outcome_unknown is None
+
+    paid = shop.service().complete_payment(declined.id, SEED_PAYMENT_FIELDS)
+
+    assert paid.state is State.PAID and len(shop.fake.orders) == 1
+
+
+def test_the_same_declined_fields_again_still_return_the_first_result(shop: Shop) -> None:
+    declined = shop.declined()
+    calls = shop.fake.calls[CallKind.PAYMENT_RESULT]
+
+    again = shop.service().complete_payment(declined.id, DECLINED_FIELDS)
+
+    assert again == declined and shop.fake.calls[CallKind.PAYMENT_RESULT] == calls
