@@ -506,22 +506,27 @@ class CheckoutCommands:
 
     # --- the money gate ----------------------------------------------------------------------
 
-    def _start_payment(self, checkout_id: str) -> Command:
+    def _start_payment(self, checkout_id: str, resumed: IdempotencyRecord | None = None) -> Command:
         def call(checkout: Checkout) -> StartPayment:
             assert checkout.details is not None and checkout.selection_id is not None
             request = attrs.evolve(checkout.details, selection=checkout.selection_id)
             return StartPayment(checkout.selection_id, request, token=checkout.token)
 
-        return self._pay(checkout_id, Event.START_PAYMENT, {}, call)
+        return self._pay(checkout_id, Event.START_PAYMENT, {}, call, resumed)
 
-    def _complete_payment(self, checkout_id: str, fields: Mapping[str, Any]) -> Command:
+    def _complete_payment(
+        self,
+        checkout_id: str,
+        fields: Mapping[str, Any],
+        resumed: IdempotencyRecord | None = None,
+    ) -> Command:
         fields = dict(fields)
 
         def call(checkout: Checkout) -> PaymentResult:
             assert checkout.selection_id is not None
             return PaymentResult(checkout.selection_id, fields, token=checkout.token)
 
-        return self._pay(checkout_id, Event.COMPLETE_PAYMENT, {"fields": fields}, call)
+        return self._pay(checkout_id, Event.COMPLETE_PAYMENT, {"fields": fields}, call, resumed)
 
     def _pay(
         self,
@@ -529,8 +534,12 @@ class CheckoutCommands:
         event: Event,
         params: Mapping[str, Any],
         build: Callable[[Checkout], StartPayment | PaymentResult],
+        resumed: IdempotencyRecord | None = None,
     ) -> Command:
         """The money gate: claim, look first if a marker is set, write the marker, call, settle.
+
+        ``resumed``: the record of an idempotency key whose caller died; if that caller's call
+        was settled (the event is in the history since), its result stands: nothing is sent.
 
         With a ``GateStore``, the checkout the store last saw is the base while it passes every
         check, and the claim and the marker are one write that saves nothing if the stored
@@ -539,7 +548,7 @@ class CheckoutCommands:
         decided on the stored checkout.
         """
         checkout: Checkout | None = None
-        if self._gate_steps:
+        if self._gate_steps and resumed is None:
             checkout = yield Stored(lambda store: store.recent(checkout_id))
             if checkout is not None and not self._calls_at_once(checkout, event, params):
                 checkout = None
@@ -547,6 +556,8 @@ class CheckoutCommands:
             checkout = yield from self._load(checkout_id)
             if checkout.state is State.PAID:
                 return checkout  # a replay: the stored receipt, nothing called
+            if self._done_before(checkout, event, resumed):
+                return checkout  # a dead caller of the same key was answered: its result
             flow.check(checkout, event, params)
         call: StartPayment | PaymentResult | None = None
         marked: Checkout | None = None
@@ -888,7 +899,11 @@ class CheckoutCommands:
 
     def _start_payment_command(self, checkout_id: str, key: str | None) -> Command:
         return self._idempotent(
-            key, Event.START_PAYMENT, {}, checkout_id, lambda _: self._start_payment(checkout_id)
+            key,
+            Event.START_PAYMENT,
+            {},
+            checkout_id,
+            lambda resumed: self._start_payment(checkout_id, resumed),
         )
 
     def _complete_payment_command(
@@ -900,7 +915,7 @@ class CheckoutCommands:
             Event.COMPLETE_PAYMENT,
             params,
             checkout_id,
-            lambda _: self._complete_payment(checkout_id, fields),
+            lambda resumed: self._complete_payment(checkout_id, fields, resumed),
         )
 
     def _reconcile_command(self, checkout_id: str, key: str | None) -> Command:

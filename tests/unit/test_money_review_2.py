@@ -4,6 +4,7 @@ on the code before its fix. Centra is ``FakeCentra``; odd answers are scripted a
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -11,12 +12,13 @@ import pytest
 from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_details
 from orderflow.adapters.stores.memory import MemoryStore
-from orderflow.calls import CallKind
+from orderflow.calls import Call, CallKind
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock
 from orderflow.commands import ServiceSettings
-from orderflow.errors import CentraUnavailable, OutcomeUnknown
+from orderflow.errors import CentraUnavailable, OutcomeUnknown, StoreError
 from orderflow.flow import State
+from orderflow.payment import RedirectAction
 from orderflow.service import CheckoutService
 from tests.support import Script, Scripted
 
@@ -123,3 +125,50 @@ def test_the_same_declined_fields_again_still_return_the_first_result(shop: Shop
     again = shop.service().complete_payment(declined.id, DECLINED_FIELDS)
 
     assert again == declined and shop.fake.calls[CallKind.PAYMENT_RESULT] == calls
+
+
+# --- a key taken over after its caller died once its payment call was settled ------------------
+
+
+def test_a_start_payment_key_taken_over_after_its_caller_died_returns_the_first_result(
+    shop: Shop,
+) -> None:
+    confirmed = shop.confirmed()
+    shop.store.crash = True
+    with pytest.raises(StoreError):
+        shop.service().start_payment(confirmed.id, idempotency_key="pay-1")
+    pending = shop.store.load(confirmed.id)
+    assert pending.state is State.PAYMENT_PENDING
+    shop.clock.advance(SETTINGS.claim_lease.total_seconds() + 1)
+
+    resumed = shop.service().start_payment(confirmed.id, idempotency_key="pay-1")
+
+    assert resumed == pending and shop.fake.calls[CallKind.START_PAYMENT] == 1
+    assert shop.service().start_payment(confirmed.id, idempotency_key="pay-1") == pending
+
+
+def test_a_payment_result_key_taken_over_after_its_caller_died_posts_nothing_again(
+    shop: Shop,
+) -> None:
+    pending = shop.service().start_payment(shop.confirmed().id)
+    redirect = RedirectAction("https://psp.example/3ds")
+
+    def acted_and_redirected(call: Call[Any]) -> Any:
+        return redirect
+
+    shop.store.crash = True
+    with pytest.raises(StoreError):
+        shop.service(payment_result=[acted_and_redirected]).complete_payment(
+            pending.id, SEED_PAYMENT_FIELDS, idempotency_key="return-1"
+        )
+    redirected = shop.store.load(pending.id)
+    assert redirected.payment_action == redirect and redirected.outcome_unknown is None
+    shop.clock.advance(SETTINGS.claim_lease.total_seconds() + 1)
+    posted = shop.fake.calls[CallKind.PAYMENT_RESULT]
+
+    resumed = shop.service().complete_payment(
+        pending.id, SEED_PAYMENT_FIELDS, idempotency_key="return-1"
+    )
+
+    assert resumed == redirected
+    assert shop.fake.calls[CallKind.PAYMENT_RESULT] == posted  # "once per order"
