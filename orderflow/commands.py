@@ -724,14 +724,16 @@ class CheckoutCommands:
         then: Callable[[_Held, Checkout | None], Command],
         marked: Checkout | None = None,
         expected_version: int = 0,
+        *,
+        until_paid: bool = True,
     ) -> Command:
         """Run ``then`` holding the checkout's payment claim, waiting for another holder first.
 
         With a ``GateStore``, the first attempt also saves ``marked`` in place of the stored
         checkout at ``expected_version`` if it is unchanged; ``then`` gets the claim and the
         checkout saved (``None``: nothing saved). Returns the stored checkout without running
-        ``then`` if it became paid meanwhile. Raises ``ClaimTimeout`` when another holder does
-        not finish within ``claim_wait``.
+        ``then`` if it became paid meanwhile (``until_paid``). Raises ``ClaimTimeout`` when
+        another holder does not finish within ``claim_wait``.
         """
         settings = self.settings
         held = _Held()
@@ -753,7 +755,7 @@ class CheckoutCommands:
                 raise ClaimTimeout(checkout_id, (now - started).total_seconds())
             yield Sleep(settings.claim_poll)
             current: Checkout = yield from self._load(checkout_id)
-            if current.state is State.PAID:
+            if until_paid and current.state is State.PAID:
                 return current
             now = self.clock.now()
         try:
@@ -803,9 +805,26 @@ class CheckoutCommands:
         return (yield from self._commit(moved, checkout.version))
 
     def _erase(self, checkout_id: str) -> Command:
+        yield from self._load(checkout_id)  # CheckoutNotFound before any claim is taken
+        # Holding the payment claim: a payment call in flight settles first (its answer would
+        # bring back what was erased, and its refusal would meet a conflict, keeping a marker
+        # Centra had answered), and none starts while the checkout is erased.
+        return (
+            yield from self._claimed(
+                checkout_id, lambda held, _: self._erased(checkout_id, held), until_paid=False
+            )
+        )
+
+    def _erased(self, checkout_id: str, held: _Held) -> Command:
         checkout: Checkout = yield from self._load(checkout_id)
         scrubbed = attrs.evolve(personal.erased(checkout), version=checkout.version + 1)
-        saved: Checkout = yield from self._save(scrubbed, checkout.version)
+        saved: Checkout
+        if self._gate_steps:
+            version, owner = checkout.version, held.owner
+            saved = yield Stored(lambda store: store.save_and_release(scrubbed, version, owner))
+            held.released = True
+        else:
+            saved = yield from self._save(scrubbed, checkout.version)
         yield Stored(lambda store: store.forget(checkout_id))
         return saved
 

@@ -283,8 +283,10 @@ class CheckoutService(_Service):
         """Remove the shopper's personal data from the checkout and its idempotency records.
 
         The order number, items, totals, states and history stay; the state does not change
-        (a checkout erased before it was paid cannot be paid with the erased details). Raises
-        ``CheckoutNotFound``, ``ConcurrencyConflict`` (saved meanwhile: erase again).
+        (a checkout erased before it was paid cannot be paid with the erased details). A
+        payment call in flight is waited for, as a second payment caller waits. Raises
+        ``CheckoutNotFound``, ``ClaimTimeout`` (a payment call still in flight: erase again),
+        ``ConcurrencyConflict`` (saved meanwhile: erase again).
         """
         return self._drive(self._erase(checkout_id))
 

@@ -16,7 +16,7 @@ from orderflow.calls import Call, CallKind
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock
 from orderflow.commands import ServiceSettings
-from orderflow.errors import CentraUnavailable, OutcomeUnknown, StoreError
+from orderflow.errors import CentraUnavailable, ClaimTimeout, OutcomeUnknown, StoreError
 from orderflow.flow import State
 from orderflow.payment import RedirectAction
 from orderflow.service import CheckoutService
@@ -172,3 +172,46 @@ def test_a_payment_result_key_taken_over_after_its_caller_died_posts_nothing_aga
 
     assert resumed == redirected
     assert shop.fake.calls[CallKind.PAYMENT_RESULT] == posted  # "once per order"
+
+
+# --- erase racing a payment call in flight ------------------------------------------------------
+
+
+def test_an_erase_while_a_payment_call_is_in_flight_waits_and_stays_erased(
+    shop: Shop,
+) -> None:
+    confirmed = shop.confirmed()
+    erased: list[Checkout | Exception] = []
+
+    def erase_meanwhile(call: Call[Any]) -> Any:
+        try:
+            erased.append(shop.service().erase(confirmed.id))
+        except Exception as error:
+            erased.append(error)
+        return shop.fake.send(call)
+
+    pending = shop.service(start_payment=[erase_meanwhile]).start_payment(confirmed.id)
+
+    assert pending.state is State.PAYMENT_PENDING and pending.outcome_unknown is None
+    # The erase did not go through under the payment call: it waited for the claim and gave up.
+    assert [type(e).__name__ for e in erased] == ["ClaimTimeout"]
+    after = shop.service().erase(confirmed.id)
+    assert after.payment_action is None and after.state is State.PAYMENT_PENDING
+
+
+def test_a_busy_refusal_after_an_erase_clears_the_marker_it_kept(shop: Shop) -> None:
+    confirmed = shop.confirmed()
+
+    def erased_then_busy(call: Call[Any]) -> Any:
+        # Erasing under an unsettled call must not turn Centra's "did not act" into a conflict:
+        # the erase waits for the claim instead, and gives up.
+        with pytest.raises(ClaimTimeout):
+            shop.service().erase(confirmed.id)
+        raise busy()
+
+    with pytest.raises(CentraUnavailable):
+        shop.service(start_payment=[erased_then_busy]).start_payment(confirmed.id)
+
+    after = shop.store.load(confirmed.id)
+    assert after.state is State.CONFIRMED and after.outcome_unknown is None
+    assert shop.service().start_payment(confirmed.id).state is State.PAYMENT_PENDING
