@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, Final, Protocol, TypeVar
@@ -329,9 +330,10 @@ class _Life:
     ) -> Generator[Step, Reply, tuple[bytes, tuple[Outcome, str] | None]]:
         """The answer's decoded body, or why it cannot be had (``LOST``, ``UNREADABLE``)."""
         policy = self.policy
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > policy.max_answer_bytes:
-            why = f"the answer declares {declared} bytes, more than max_answer_bytes"
+        declared = _declared_size(response.headers.get("content-length", ""))
+        if declared is not None and declared > policy.max_answer_bytes:
+            shown = f"{declared}" if declared != math.inf else "a 19-digit or longer number of"
+            why = f"the answer declares {shown} bytes, more than max_answer_bytes"
             return b"", (Outcome.UNREADABLE, f"{why} ({policy.max_answer_bytes})")
         try:
             if response.is_stream_consumed:  # built in process with content=: httpx read it
@@ -405,6 +407,16 @@ def _log(
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def _declared_size(text: str) -> int | float | None:
+    """A ``Content-Length`` header's bytes (infinity past 18 digits), ``None`` when it is not
+    ASCII digits ("²" is a digit to ``str.isdigit``, not to ``int``; ``int`` refuses more than
+    4300 digits)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0")
+    return math.inf if len(digits) > 18 else int(digits or "0")
 
 
 def _parsed(data: bytes) -> Any:
