@@ -270,9 +270,11 @@ class CheckoutCommands:
             if current.state is State.PAID:
                 return current
             if current is not checkout and checkout.outcome_unknown is not None:
-                if current.outcome_unknown is None and outcome.kind is not AnswerKind.ORDER:
-                    # Another caller settled this payment call meanwhile (this one outlived
-                    # its claim): its newer state stands, this stale answer changes nothing.
+                if outcome.kind is not AnswerKind.ORDER:
+                    # Another caller moved the checkout on meanwhile (this one outlived its
+                    # claim: nothing else writes a marked checkout): it settled this payment
+                    # call, or wrote the marker of its own, whose outcome may be unknown and
+                    # must stay for the next look-up. This stale answer changes nothing.
                     return current
                 if outcome.kind is AnswerKind.ORDER and event not in flow.allowed_events(
                     current.state

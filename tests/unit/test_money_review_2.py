@@ -18,7 +18,7 @@ from orderflow.clock import ManualClock
 from orderflow.commands import ServiceSettings
 from orderflow.errors import CentraUnavailable, ClaimTimeout, OutcomeUnknown, StoreError
 from orderflow.flow import State
-from orderflow.payment import RedirectAction
+from orderflow.payment import FailedAction, RedirectAction
 from orderflow.service import CheckoutService
 from tests.support import Script, Scripted
 
@@ -215,3 +215,28 @@ def test_a_busy_refusal_after_an_erase_clears_the_marker_it_kept(shop: Shop) -> 
     after = shop.store.load(confirmed.id)
     assert after.state is State.CONFIRMED and after.outcome_unknown is None
     assert shop.service().start_payment(confirmed.id).state is State.PAYMENT_PENDING
+
+
+# --- a caller that outlived its claim --------------------------------------------------------
+
+
+def test_a_stale_decline_leaves_the_marker_of_the_caller_that_took_over(shop: Shop) -> None:
+    checkout = shop.confirmed("klarna-playground")
+    taken_over: list[OutcomeUnknown] = []
+
+    def outlives_its_claim(call: Call[Any]) -> Any:
+        shop.clock.advance(SETTINGS.claim_lease.total_seconds() + 1)
+        # The second caller looks up (no order yet), writes its own marker, and its answer
+        # is lost: whether Centra took money on its call is unknown.
+        lost = OutcomeUnknown("start_payment", "read timed out")
+        with pytest.raises(OutcomeUnknown) as raised:
+            shop.service(start_payment=[lost]).start_payment(checkout.id)
+        taken_over.append(raised.value)
+        return FailedAction({"paymentMethod": "failed"})  # the first caller's stale answer
+
+    shop.service(start_payment=[outlives_its_claim]).start_payment(checkout.id)
+
+    stored = shop.store.load(checkout.id)
+    assert taken_over
+    assert (stored.state, stored.outcome_unknown) == (State.CONFIRMED, CallKind.START_PAYMENT)
+    assert stored.last_error is None
