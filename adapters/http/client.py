@@ -212,14 +212,20 @@ def _bound(client: httpx.Client) -> None:
     """Give every network transport of ``client`` a ``_BoundedBackend`` (once). A connection
     an injected transport made before is not bounded; one it makes after is."""
     for transport in (client._transport, *client._mounts.values()):
-        if not isinstance(transport, httpx.HTTPTransport):
-            continue  # no network I/O of httpx's own (a mock, ASGI, replay): nothing to stop
-        pool = transport._pool
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend) and not isinstance(
-            backend, _BoundedBackend
-        ):
-            pool._network_backend = _BoundedBackend(backend)
+        bound_transport(transport)
+
+
+def bound_transport(transport: object) -> None:
+    """Give ``transport``'s connection pool a ``_BoundedBackend`` (once), when it is an
+    ``httpx.HTTPTransport``: then, inside ``HttpClient.send``, each of its blocking socket
+    operations ends by the call's deadline (elsewhere it waits as httpx's timeouts say). A
+    transport wrapping another (replay recording) bounds the one it sends with."""
+    if not isinstance(transport, httpx.HTTPTransport):
+        return  # no network I/O of httpx's own (a mock, ASGI, replay): nothing to stop
+    pool = transport._pool
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, httpcore.NetworkBackend) and not isinstance(backend, _BoundedBackend):
+        pool._network_backend = _BoundedBackend(backend)
 
 
 Dialect = Callable[[Call[Any]], WireRequest[Any]]

@@ -113,7 +113,7 @@ class Body:
         if "json" in content_type or content.lstrip()[:1] in (b"{", b"["):
             try:
                 value = json.loads(content)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply to keep as it
                 pass
             else:
                 if value is not None:

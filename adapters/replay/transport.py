@@ -20,6 +20,13 @@ key order does not matter; a GraphQL request by its operation name and variables
  ``ordered=False`` takes any unused matching exchange; ``allow_playback_repeats=True``
 lets an exchange replay more than once.
 
+Recording passes the real answer on as it arrives, chunk by chunk, and keeps it only once the
+client has read all of it: the client's own bounds (``max_answer_bytes``,
+``max_decoded_bytes``, the deadline) apply as they do live, and an answer the client stopped
+reading (too large, a gzip bomb, too slow) is not recorded. Under ``HttpClient`` every
+blocking socket operation of an ``inner`` ``httpx.HTTPTransport`` also ends by the call's
+deadline, as the live client's do.
+
 Secrets and personal data are redacted before anything is kept (see ``redaction``):
 placeholders stand for the values. The file (``cassette``) is written on ``save`` or
 ``close`` (and when the ``with`` block ends), atomically.
@@ -28,12 +35,16 @@ placeholders stand for the values. The file (``cassette``) is written on ``save`
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Self
 from urllib.parse import parse_qsl
 
 import httpx
 
+from orderflow.adapters.http.body import Body as WireBody
+from orderflow.adapters.http.body import BrokenBody
+from orderflow.adapters.http.client import bound_transport
 from orderflow.adapters.replay.cassette import (
     VOLATILE_HEADERS,
     Body,
@@ -83,14 +94,80 @@ def _request_of(request: httpx.Request, content: bytes) -> RecordedRequest:
     return RecordedRequest(request.method.upper(), request.url.path, query, headers, body)
 
 
-def _response_of(response: httpx.Response) -> RecordedResponse:
+def _response_of(response: httpx.Response, content: bytes) -> RecordedResponse:
     headers = multi(
         ((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw),
         skip=VOLATILE_HEADERS,
     )
     content_type = response.headers.get("content-type", "")
-    return RecordedResponse(
-        response.status_code, headers, Body.of_bytes(response.content, content_type)
+    return RecordedResponse(response.status_code, headers, Body.of_bytes(content, content_type))
+
+
+_MAX_RATIO: Final = 1032
+"""deflate's largest expansion: a body the client inflated whole is never larger than this."""
+
+
+def _decoded(response: httpx.Response, raw: bytes) -> bytes | None:
+    """The body of ``response`` from its ``raw`` bytes on the wire, decoded as the client
+    decodes it (``None`` when it cannot be: a broken or unknown encoding)."""
+    try:
+        body = WireBody(
+            response.headers.get("content-encoding"),
+            max_wire=len(raw) + 1,
+            max_decoded=_MAX_RATIO * len(raw) + 1024,
+        )
+        body.feed(raw)
+        return body.finish()
+    except BrokenBody:
+        return None
+
+
+class _Recording(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """The real answer's raw stream, passed on chunk by chunk; ``done(raw)`` is called with
+    every byte once the reader has read to the end (never for an answer it stopped reading)."""
+
+    def __init__(self, real: httpx.Response, done: Callable[[bytes], None]):
+        self._real = real
+        self._done = done
+
+    def __iter__(self) -> Iterator[bytes]:
+        kept = bytearray()
+        for chunk in self._real.stream:  # type: ignore[union-attr]
+            kept += chunk
+            yield chunk
+        self._done(bytes(kept))
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        kept = bytearray()
+        async for chunk in self._real.stream:  # type: ignore[union-attr]
+            kept += chunk
+            yield chunk
+        self._done(bytes(kept))
+
+    def close(self) -> None:
+        self._real.close()
+
+    async def aclose(self) -> None:
+        await self._real.aclose()
+
+
+def _recording(
+    tape: Tape, sent: httpx.Request, recorded: RecordedRequest, real: httpx.Response
+) -> httpx.Response:
+    """``real``, the answer to ``sent``, passed on as it arrives and recorded onto ``tape`` (as
+    the answer to ``recorded``) once it was read whole."""
+
+    def done(raw: bytes) -> None:
+        content = _decoded(real, raw)
+        if content is not None:
+            tape.record(recorded, _response_of(real, content))
+
+    return httpx.Response(
+        real.status_code,
+        headers=real.headers.raw,
+        stream=_Recording(real, done),
+        extensions=real.extensions,
+        request=sent,
     )
 
 
@@ -102,21 +179,6 @@ def _served(response: RecordedResponse, request: httpx.Request) -> httpx.Respons
     headers.append((b"content-length", str(len(content)).encode()))
     return httpx.Response(
         response.status, headers=headers, stream=httpx.ByteStream(content), request=request
-    )
-
-
-def _passed_on(response: httpx.Response, recorded: RecordedResponse) -> httpx.Response:
-    # The body is already decoded: drop the headers describing the bytes on the wire.
-    headers = [
-        (k, v)
-        for k, v in response.headers.multi_items()
-        if k not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=recorded.body.content,
-        extensions=response.extensions,
     )
 
 
@@ -209,14 +271,8 @@ class ReplayTransport(_ReplayBase, httpx.BaseTransport):
         recorded = _request_of(request, content)
         if self._inner is None:
             self._inner = httpx.HTTPTransport()
-        real = self._inner.handle_request(request)
-        try:
-            real.read()
-        finally:
-            real.close()
-        answer = _response_of(real)
-        self._tape.record(recorded, answer)
-        return _passed_on(real, answer)
+        bound_transport(self._inner)
+        return _recording(self._tape, request, recorded, self._inner.handle_request(request))
 
     def close(self) -> None:
         """Write the cassette if anything was recorded, then close ``inner``."""
@@ -271,13 +327,7 @@ class AsyncReplayTransport(_ReplayBase, httpx.AsyncBaseTransport):
         if self._inner is None:
             self._inner = httpx.AsyncHTTPTransport()
         real = await self._inner.handle_async_request(request)
-        try:
-            await real.aread()
-        finally:
-            await real.aclose()
-        answer = _response_of(real)
-        self._tape.record(recorded, answer)
-        return _passed_on(real, answer)
+        return _recording(self._tape, request, recorded, real)
 
     async def aclose(self) -> None:
         """Write the cassette if anything was recorded, then close ``inner``."""

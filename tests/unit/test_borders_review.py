@@ -3,13 +3,35 @@ live client's bounds, damaged input of every kind. Each test failed before its f
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+import tracemalloc
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from orderflow.adapters.replay.transport import AsyncReplayTransport, ReplayTransport
+from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
 from orderflow.errors import OutcomeUnknown, PayloadError
-from tests.unit.test_http_support import KINDS, MONEY, READ, Api, selection_body
+from tests.unit.test_http_deadline_headers import DEADLINE, DRIP, LIMIT, Server
+from tests.unit.test_http_support import (
+    BASE_URL,
+    KEY,
+    KINDS,
+    MONEY,
+    READ,
+    Api,
+    Stream,
+    selection_body,
+)
+
+MiB = 1024 * 1024
+
 
 # --- a Content-Length that str.isdigit calls digits and int() refuses ---------------------------
 
@@ -34,3 +56,179 @@ def test_an_odd_content_length_is_an_orderflow_error(kind: str, declared: bytes)
                 api.send(MONEY)
         else:  # not a number: the body is read within the limits as it comes
             assert api.send(READ).selection.selection
+
+
+# --- replay recording within the live client's bounds ----------------------------------------
+
+
+def _client(kind: str, transport: Any, **options: Any) -> Any:
+    if kind == "sync":
+        return ShopApiClient(BASE_URL, KEY, transport=transport, retries=0, **options)
+    return AsyncShopApiClient(BASE_URL, KEY, transport=transport, retries=0, **options)
+
+
+def _send(kind: str, client: Any, call: Any) -> Any:
+    if kind == "sync":
+        try:
+            return client.send(call)
+        finally:
+            client.close()
+
+    async def go() -> Any:
+        try:
+            return await client.send(call)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def _recorder(kind: str, path: Path, handler: Any) -> Any:
+    if kind == "sync":
+        return ReplayTransport(path, mode="all", inner=httpx.MockTransport(handler))
+    return AsyncReplayTransport(path, mode="all", inner=httpx.MockTransport(handler))
+
+
+def _save(kind: str, transport: Any) -> None:
+    if kind == "sync":
+        transport.close()
+    else:
+        asyncio.run(transport.aclose())
+
+
+def _bomb() -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"\0" * MiB
+    return b"".join(packer.compress(block) for _ in range(64)) + packer.flush()  # 64 MiB
+
+
+@KINDS
+def test_recording_a_gzip_bomb_stops_at_max_decoded_bytes(kind: str, tmp_path: Path) -> None:
+    bomb = _bomb()
+    assert len(bomb) < MiB // 4
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            headers={"content-encoding": "gzip", "content-type": "application/json"},
+            stream=Stream(lambda: iter([bomb[i : i + 4096] for i in range(0, len(bomb), 4096)])),
+        )
+
+    transport = _recorder(kind, tmp_path / "bomb.json", handler)
+    client = _client(kind, transport, max_decoded_bytes=MiB)
+    tracemalloc.start()
+    try:
+        with pytest.raises(PayloadError, match="max_decoded_bytes"):
+            _send(kind, client, READ)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * MiB  # never the 64 MiB the bomb inflates to
+    assert transport.recorded == ()  # an answer the client refused is not kept
+
+
+@KINDS
+def test_recording_reads_no_more_than_max_answer_bytes(kind: str, tmp_path: Path) -> None:
+    chunk = b" " * 65536
+    stream = Stream(lambda: iter([chunk] * 64))  # 4 MiB, no Content-Length
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=stream)
+
+    transport = _recorder(kind, tmp_path / "large.json", handler)
+    client = _client(kind, transport, max_answer_bytes=MiB)
+    with pytest.raises(PayloadError, match="max_answer_bytes"):
+        _send(kind, client, READ)
+    assert stream.sent <= MiB + len(chunk)
+    assert stream.closed
+    assert transport.recorded == ()
+
+
+@KINDS
+def test_recording_stops_a_slow_drip_at_the_deadline(kind: str, tmp_path: Path) -> None:
+    def drip() -> Iterator[bytes]:
+        yield from (b" " for _ in range(100))  # one every 50 ms: 5 s in all
+
+    stream = Stream(drip, delay=0.05)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=stream)
+
+    transport = _recorder(kind, tmp_path / "drip.json", handler)
+    client = _client(kind, transport, deadline=0.3)
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknown, match=r"deadline of 0\.3s"):
+        _send(kind, client, MONEY)
+    assert time.monotonic() - started < 1.0
+    assert stream.sent < 20
+    assert transport.recorded == ()
+
+
+@pytest.fixture
+def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("all_proxy", raising=False)
+
+
+def test_recording_over_the_network_ends_at_the_deadline_while_the_headers_drip(
+    tmp_path: Path, no_proxies: None
+) -> None:
+    server = Server([("drip", DRIP)])
+    try:
+        transport = ReplayTransport(tmp_path / "net.json", mode="all")  # its own HTTPTransport
+        with ShopApiClient(server.url, KEY, transport=transport, deadline=DEADLINE) as client:
+            started = time.monotonic()
+            with pytest.raises(OutcomeUnknown, match=rf"deadline of {DEADLINE:g}s"):
+                client.send(MONEY)
+            took = time.monotonic() - started
+        transport.close()
+    finally:
+        server.close()
+    assert took < LIMIT
+    assert transport.recorded == ()
+
+
+@KINDS
+def test_a_gzipped_answer_is_recorded_decoded_and_replays(kind: str, tmp_path: Path) -> None:
+    body = selection_body()
+    packer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    wire = packer.compress(json.dumps(body).encode()) + packer.flush()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            headers={"content-encoding": "gzip", "content-type": "application/json"},
+            content=wire,
+        )
+
+    path = tmp_path / "gzip.json"
+    transport = _recorder(kind, path, handler)
+    live = _send(kind, _client(kind, transport), READ)
+    _save(kind, transport)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    (recorded,) = saved["exchanges"]
+    assert recorded["response"]["body"]["selection"]["selection"] == body["selection"]["selection"]
+    assert "content-encoding" not in recorded["response"]["headers"]
+
+    replaying = ReplayTransport(path) if kind == "sync" else AsyncReplayTransport(path)
+    assert _send(kind, _client(kind, replaying), READ) == live
+
+
+@KINDS
+def test_recording_an_answer_nested_too_deeply_is_an_orderflow_error(
+    kind: str, tmp_path: Path
+) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=deep)
+
+    path = tmp_path / "deep.json"
+    transport = _recorder(kind, path, handler)
+    with pytest.raises(PayloadError, match="not JSON"):
+        _send(kind, _client(kind, transport), READ)
+    _save(kind, transport)  # kept as the text it was, so it replays the same
+    replaying = ReplayTransport(path) if kind == "sync" else AsyncReplayTransport(path)
+    with pytest.raises(PayloadError, match="not JSON"):
+        _send(kind, _client(kind, replaying), READ)
