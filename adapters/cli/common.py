@@ -79,4 +79,7 @@ def postgres_store(dsn: str, schema: str | None) -> PostgresStore:
     try:
         return PostgresStore(dsn, schema=schema)
     except ValueError as error:
-        raise UserError(f"--schema: {error}") from None
+        # The schema is checked first; a connection string that does not parse comes after.
+        text = str(error)
+        option = "--dsn" if text.startswith("not a PostgreSQL connection string") else "--schema"
+        raise UserError(f"{option}: {text}") from None

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from orderflow.adapters import cli
+from orderflow.adapters.cli.common import EXIT_USAGE
 from orderflow.adapters.replay.transport import AsyncReplayTransport, ReplayTransport
 from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
 from orderflow.errors import OutcomeUnknown, PayloadError
@@ -232,3 +234,25 @@ def test_recording_an_answer_nested_too_deeply_is_an_orderflow_error(
     replaying = ReplayTransport(path) if kind == "sync" else AsyncReplayTransport(path)
     with pytest.raises(PayloadError, match="not JSON"):
         _send(kind, _client(kind, replaying), READ)
+
+
+# --- the CLI names the argument that is wrong -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["db", "init", "--dsn", "nonsense"], "--dsn"),
+        (["db", "init", "--dsn", "host=db", "--schema", "no such"], "--schema"),
+        (["checkouts", "list", "--dsn", "nonsense"], "--dsn"),
+        (["checkouts", "list", "--dsn", "host=db", "--schema", "x;y"], "--schema"),
+    ],
+)
+def test_a_bad_dsn_or_schema_is_a_usage_error_naming_it(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("psycopg")
+    assert cli.main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(f"orderflow: error: {named}: ")
+    assert "Traceback" not in err
