@@ -768,6 +768,10 @@ class CheckoutCommands:
 
     def _reconcile(self, checkout_id: str) -> Command:
         checkout: Checkout = yield from self._load(checkout_id)
+        if checkout.state is State.PAID:
+            # Settled since it was found (the shopper's return, another reconcile): nothing to
+            # ask, as when it becomes paid while this call waits for the claim.
+            return checkout
         flow.check(checkout, Event.RECONCILE)
         return (
             yield from self._claimed(

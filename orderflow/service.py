@@ -259,7 +259,7 @@ class CheckoutService(_Service):
         """Ask Centra whether the checkout's selection became an order; ``paid`` if it did.
 
         Settles an unknown payment outcome either way; raises ``OutcomeUnknown`` while Centra
-        cannot say.
+        cannot say. A paid checkout is returned as stored, nothing asked.
         """
         return self._drive(self._reconcile_command(checkout_id, idempotency_key))
 

@@ -240,3 +240,22 @@ def test_a_stale_decline_leaves_the_marker_of_the_caller_that_took_over(shop: Sh
     assert taken_over
     assert (stored.state, stored.outcome_unknown) == (State.CONFIRMED, CallKind.START_PAYMENT)
     assert stored.last_error is None
+
+
+# --- reconcile of a checkout another caller settled paid --------------------------------------
+
+
+def test_reconcile_of_a_checkout_settled_paid_since_it_was_found_returns_it(shop: Shop) -> None:
+    pending = shop.service().start_payment(shop.confirmed().id)
+    with pytest.raises(OutcomeUnknown):
+        lost = OutcomeUnknown("payment_result", "read timed out")
+        shop.service(payment_result=[lost]).complete_payment(pending.id, SEED_PAYMENT_FIELDS)
+    (found,) = shop.store.find(outcome_unknown=True)  # what `checkouts reconcile` runs on
+    paid = shop.service().complete_payment(found.id, SEED_PAYMENT_FIELDS)  # the shopper's return
+    assert paid.state is State.PAID
+    reads = shop.fake.calls[CallKind.READ_SELECTION]
+
+    # The job reconciles what it found: the checkout is paid now, which is no failure.
+    reconciled = shop.service().reconcile(found.id)
+
+    assert reconciled == paid and shop.fake.calls[CallKind.READ_SELECTION] == reads
