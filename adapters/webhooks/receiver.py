@@ -65,16 +65,41 @@ def order_events(payload: Mapping[str, Any]) -> list[OrderEvent]:
     for event in events:
         if not isinstance(event, Mapping) or event.get("type") not in ("order", "selection"):
             continue
-        ident = event.get("id")
-        if not isinstance(ident, str | int) or isinstance(ident, bool):
-            raise WebhookRejected(f"an event's id is not an order number: {ident!r:.40}")
+        ident = _ident(event.get("id"))
+        if ident is None:
+            raise WebhookRejected(f"an event's id is not an order number: {event.get('id')!r:.40}")
         action = str(event.get("action", "update"))
         if event["type"] == "order":
             selection = event.get("selection")
-            found.append(OrderEvent(action, str(ident), str(selection) if selection else None))
+            known = _ident(selection) if selection else None
+            if selection and known is None:
+                raise WebhookRejected(f"an event's selection is not an id: {selection!r:.40}")
+            found.append(OrderEvent(action, ident, known))
         else:
-            found.append(OrderEvent(action, None, str(ident)))
+            found.append(OrderEvent(action, None, ident))
     return found
+
+
+MAX_ID = 128
+"""The longest order or selection id an event may carry (Centra's are far shorter)."""
+
+
+def _ident(value: Any) -> str | None:
+    """An event's ``id`` or ``selection`` as text: a whole number, or text of 1 to ``MAX_ID``
+    printable characters that UTF-8 can encode (a store can look it up); else ``None``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value) if -(10**MAX_ID) < value < 10**MAX_ID else ""
+    elif isinstance(value, str):
+        text = value
+    else:
+        return None
+    if not 0 < len(text) <= MAX_ID or not text.isprintable():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escape can carry
+        return None
+    return text
 
 
 class WebhookReceiver:

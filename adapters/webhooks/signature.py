@@ -65,11 +65,12 @@ def verify_signature(
     if len(body) > MAX_BODY:
         raise WebhookRejected(f"body of {len(body)} bytes is over {MAX_BODY}")
     timestamp, signatures = _parse(header)
-    expected = _digest(secret, timestamp, body)
-    # Every v1 is compared, so the time taken does not tell which (or whether one) matched.
+    expected = _digest(secret, timestamp, body).encode("ascii")
+    # Every v1 is compared, so the time taken does not tell which (or whether one) matched; as
+    # bytes, since compare_digest refuses text that is not ASCII (a header is any latin-1).
     matched = False
     for candidate in signatures:
-        matched |= hmac.compare_digest(candidate, expected)
+        matched |= hmac.compare_digest(candidate.encode("utf-8", "replace"), expected)
     if not matched:
         raise WebhookRejected("the signature does not match the body")
     current = now.timestamp() if isinstance(now, datetime) else time.time() if now is None else now

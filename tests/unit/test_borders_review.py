@@ -11,14 +11,20 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 
+from orderflow import CheckoutService
 from orderflow.adapters import cli
 from orderflow.adapters.cli.common import EXIT_USAGE
+from orderflow.adapters.fake import FakeCentra
 from orderflow.adapters.replay.transport import AsyncReplayTransport, ReplayTransport
 from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
+from orderflow.adapters.stores import SQLiteStore
+from orderflow.adapters.webhooks import WebhookRejected, sign, verify_signature
+from orderflow.adapters.webhooks.receiver import WebhookReceiver, asgi_app, order_events
 from orderflow.errors import OutcomeUnknown, PayloadError
 from tests.unit.test_http_deadline_headers import DEADLINE, DRIP, LIMIT, Server
 from tests.unit.test_http_support import (
@@ -256,3 +262,86 @@ def test_a_bad_dsn_or_schema_is_a_usage_error_naming_it(
     err = capsys.readouterr().err
     assert err.startswith(f"orderflow: error: {named}: ")
     assert "Traceback" not in err
+
+
+# --- webhooks: what a forged or broken request may carry ------------------------------------
+
+SECRET = "whsec-review"
+
+
+def _webhook(app: Any, body: bytes, signature: str) -> httpx.Response:
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)  # an exception of the app is raised here
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            return await client.post(
+                "/webhooks/centra",
+                content=body,
+                headers={
+                    "X-Centra-Signature": signature.encode("latin-1"),  # type: ignore[dict-item]
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
+
+    return asyncio.run(post())
+
+
+@pytest.fixture
+def webhook_app(tmp_path: Path) -> Iterator[Any]:
+    with SQLiteStore(tmp_path / "hooks.db") as store:
+        service = CheckoutService(transport=FakeCentra.seeded(), store=store)
+        yield asgi_app(WebhookReceiver(service, SECRET))
+
+
+@pytest.mark.parametrize("v1", ["\xe9" * 64, "caf\xe9", "\xff"])
+def test_a_signature_that_is_not_ascii_is_refused_as_not_matching(
+    v1: str, webhook_app: Any
+) -> None:
+    body = b"payload=" + quote(json.dumps({"events": []})).encode()
+    header = f"t={int(time.time())},v1={v1}"
+    with pytest.raises(WebhookRejected, match="does not match"):
+        verify_signature(body, header, SECRET)
+    answer = _webhook(webhook_app, body, header)
+    assert answer.status_code == 401
+    assert answer.json() == {"error": "the signature does not match the body"}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "order", "id": "\ud800"},
+        {"type": "order", "id": ""},
+        {"type": "order", "id": "x" * 100_000},
+        {"type": "order", "id": "12\n34"},
+        {"type": "order", "id": 10**200},
+        {"type": "order", "id": 2735, "selection": {"id": "sel"}},
+        {"type": "order", "id": 2735, "selection": "\udcff"},
+        {"type": "selection", "id": ["sel"]},
+    ],
+    ids=[
+        "surrogate",
+        "empty",
+        "100KB",
+        "newline",
+        "200-digits",
+        "selection-object",
+        "selection-surrogate",
+        "selection-list",
+    ],
+)
+def test_a_signed_webhook_with_an_id_no_store_can_hold_is_rejected_not_retried(
+    event: dict[str, Any], webhook_app: Any
+) -> None:
+    payload = json.dumps({"events": [event]})  # ensure_ascii: a lone surrogate as \ud800
+    body = b"payload=" + quote(payload).encode()
+    signature = sign(body, SECRET, int(time.time()))
+    with pytest.raises(WebhookRejected, match=r"an event's (id|selection) is not"):
+        order_events(json.loads(payload))
+    answer = _webhook(webhook_app, body, signature)
+    assert answer.status_code == 401  # refused; a 503 would have Centra send it again
+    assert "is not" in answer.json()["error"]
+
+
+def test_a_webhook_with_a_plain_id_is_still_settled(webhook_app: Any) -> None:
+    body = b"payload=" + quote(json.dumps({"events": [{"type": "order", "id": 2735}]})).encode()
+    answer = _webhook(webhook_app, body, sign(body, SECRET, int(time.time())))
+    assert answer.status_code == 200 and answer.json() == {"settled": []}  # another channel's
