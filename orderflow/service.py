@@ -144,14 +144,20 @@ class CheckoutService(_Service):
     def _drive(self, command: Command) -> Checkout:
         answer: Any = None
         error: BaseException | None = None
+        aborted: BaseException | None = None
         while True:
             try:
                 effect = command.send(answer) if error is None else command.throw(error)
             except StopIteration as done:
+                if aborted is not None:
+                    raise aborted from None  # a command never swallows it; if one did
                 result: Checkout = done.value
                 return result
-            except (OutcomeUnknown, ClaimTimeout) as failed:
-                _warn(failed)
+            except BaseException as failed:
+                if aborted is not None and failed is not aborted:
+                    raise aborted from failed  # its clean-up failed: what stopped it stands
+                if isinstance(failed, OutcomeUnknown | ClaimTimeout):
+                    _warn(failed)
                 raise
             answer, error = None, None
             try:
@@ -170,6 +176,10 @@ class CheckoutService(_Service):
                 error = raised
             except Exception as raised:
                 error = _foreign(effect, raised)
+            except BaseException as raised:
+                # Cancelled or interrupted: the command still gives up its claim (its marker
+                # stays), then this is raised. Left to the garbage collector, it could not.
+                error = aborted = raised
 
     def get(self, checkout_id: str) -> Checkout:
         """The stored checkout. Raises ``CheckoutNotFound``."""
@@ -315,14 +325,20 @@ class AsyncCheckoutService(_Service):
     async def _drive(self, command: Command) -> Checkout:
         answer: Any = None
         error: BaseException | None = None
+        aborted: BaseException | None = None
         while True:
             try:
                 effect = command.send(answer) if error is None else command.throw(error)
             except StopIteration as done:
+                if aborted is not None:
+                    raise aborted from None  # a command never swallows it; if one did
                 result: Checkout = done.value
                 return result
-            except (OutcomeUnknown, ClaimTimeout) as failed:
-                _warn(failed)
+            except BaseException as failed:
+                if aborted is not None and failed is not aborted:
+                    raise aborted from failed  # its clean-up failed: what stopped it stands
+                if isinstance(failed, OutcomeUnknown | ClaimTimeout):
+                    _warn(failed)
                 raise
             answer, error = None, None
             try:
@@ -340,6 +356,10 @@ class AsyncCheckoutService(_Service):
                 error = raised
             except Exception as raised:
                 error = _foreign(effect, raised)
+            except BaseException as raised:
+                # Cancelled or interrupted: the command still gives up its claim (its marker
+                # stays), then this is raised. Left to the garbage collector, it could not.
+                error = aborted = raised
 
     @staticmethod
     async def _await_subscriber(told: Any, checkout: Checkout) -> None:

@@ -259,3 +259,69 @@ def test_reconcile_of_a_checkout_settled_paid_since_it_was_found_returns_it(shop
     reconciled = shop.service().reconcile(found.id)
 
     assert reconciled == paid and shop.fake.calls[CallKind.READ_SELECTION] == reads
+
+
+# --- a payment call abandoned by its caller (asyncio cancellation, KeyboardInterrupt) ---------
+
+
+def test_a_cancelled_async_payment_call_keeps_its_marker_and_frees_the_claim(shop: Shop) -> None:
+    import asyncio
+
+    from orderflow.adapters.stores.memory import AsyncMemoryStore
+    from orderflow.service import AsyncCheckoutService
+
+    confirmed = shop.confirmed()
+
+    class Hangs:
+        async def send(self, call: Call[Any]) -> Any:
+            if call.kind is CallKind.START_PAYMENT:
+                await asyncio.sleep(60)  # the request handler is cancelled meanwhile
+            return shop.fake.send(call)
+
+    async def abandoned() -> None:
+        service = AsyncCheckoutService(
+            transport=Hangs(), store=AsyncMemoryStore(shop.store), clock=shop.clock
+        )
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(service.start_payment(confirmed.id), 0.05)
+
+    asyncio.run(abandoned())
+
+    after = shop.store.load(confirmed.id)
+    assert after.outcome_unknown is CallKind.START_PAYMENT  # the call may have reached Centra
+    claim = shop.store.acquire_claim(confirmed.id, "next", shop.clock.now(), SETTINGS.claim_lease)
+    assert claim.owner == "next"  # the next caller looks up at once, not after the lease
+
+
+def test_an_interrupted_payment_call_keeps_its_marker_and_frees_the_claim(shop: Shop) -> None:
+    confirmed = shop.confirmed()
+
+    def interrupted(call: Call[Any]) -> Any:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        shop.service(start_payment=[interrupted]).start_payment(confirmed.id)
+
+    assert shop.store.load(confirmed.id).outcome_unknown is CallKind.START_PAYMENT
+    claim = shop.store.acquire_claim(confirmed.id, "next", shop.clock.now(), SETTINGS.claim_lease)
+    assert claim.owner == "next"
+    shop.store.release_claim(confirmed.id, "next")
+    pending = shop.service().start_payment(confirmed.id)  # looks up, then calls
+    assert pending.state is State.PAYMENT_PENDING and pending.outcome_unknown is None
+
+
+def test_an_interrupt_stands_when_giving_up_the_claim_fails_too(shop: Shop) -> None:
+    confirmed = shop.confirmed()
+
+    class ReleaseFails(CrashesBeforeTheResult):
+        def release_claim(self, checkout_id: str, owner: str) -> None:
+            raise StoreError("the database went away")
+
+    shop.store = ReleaseFails()
+    shop.store.save(confirmed, 0)
+
+    def interrupted(call: Call[Any]) -> Any:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        shop.service(start_payment=[interrupted]).start_payment(confirmed.id)
