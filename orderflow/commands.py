@@ -622,6 +622,8 @@ class CheckoutCommands:
                     str(checkout.outcome_unknown),
                     "Centra could not say whether it became an order; nothing was sent again",
                 )
+            if found.token is not None:  # the call that follows sends the newest token
+                checkout = attrs.evolve(checkout, token=found.token)
         elif _declined_again(checkout, event, params):
             # The same answer again (a double click after a decline): the first result stands.
             return checkout
@@ -695,7 +697,7 @@ class CheckoutCommands:
                 raise OutcomeUnknown(
                     call.label, f"{error}; the selection could not be read to tell"
                 ) from error
-            return (yield from self._settle(marked, event, _declined(error), held))
+            return (yield from self._settle(marked, event, _declined(error, found.token), held))
         except OrderflowError as error:
             # No definitive answer: the marker stays, and the next attempt asks Centra first.
             if isinstance(error, OutcomeUnknown):
@@ -791,7 +793,10 @@ class CheckoutCommands:
         if isinstance(found, Receipt):
             return (yield from self._settle(checkout, Event.RECONCILE, _paid_by(found), held))
         # The fields of a payment result Centra never answered are no decline to stand by.
-        changes = {"payment_fields": _settled_fields(checkout)}
+        changes = {
+            "payment_fields": _settled_fields(checkout),
+            "token": found.token or checkout.token,  # the newest, as every answer's
+        }
         outcome = _Outcome(AnswerKind.NO_ORDER, "no order at Centra", changes)
         return (yield from self._settle(checkout, Event.RECONCILE, outcome, held))
 
@@ -1025,11 +1030,13 @@ def _paid_by(receipt: Receipt) -> _Outcome:
     return _Outcome(AnswerKind.ORDER, detail, changes)
 
 
-def _declined(error: CentraError) -> _Outcome:
+def _declined(error: CentraError, newer_token: str | None = None) -> _Outcome:
+    """A refusal of the payment result; ``newer_token``: one an answer after it carried."""
     reason = _reasons(error.errors) or error.message or f"status {error.status}"
     changes: dict[str, Any] = {"last_error": reason}
-    if error.token is not None:
-        changes["token"] = error.token
+    token = newer_token or error.token
+    if token is not None:
+        changes["token"] = token
     return _Outcome(AnswerKind.DECLINED, f"declined: {reason}", changes)
 
 

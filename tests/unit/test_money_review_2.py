@@ -325,3 +325,55 @@ def test_an_interrupt_stands_when_giving_up_the_claim_fails_too(shop: Shop) -> N
 
     with pytest.raises(KeyboardInterrupt):
         shop.service(start_payment=[interrupted]).start_payment(confirmed.id)
+
+
+# --- the session token a look-up's answer carries ----------------------------------------------
+
+
+def fresh_token(shop: Shop, token: str) -> Scripted:
+    """Centra's selection, answered with a new session token (the session dialects)."""
+
+    def read(call: Call[Any]) -> Any:
+        return attrs.evolve(shop.fake.send(call), token=token)
+
+    return read
+
+
+def test_reconcile_keeps_the_session_token_centras_answer_carried(shop: Shop) -> None:
+    pending = shop.service().start_payment(shop.confirmed().id)
+
+    settled = shop.service(read_selection=[fresh_token(shop, "t-fresh")]).reconcile(pending.id)
+
+    assert settled.state is State.PAYMENT_PENDING
+    assert settled.token == "t-fresh" and shop.store.load(pending.id).token == "t-fresh"
+
+
+def test_the_payment_call_after_a_look_up_sends_the_token_the_look_up_got(shop: Shop) -> None:
+    pending = shop.service().start_payment(shop.confirmed().id)
+    with pytest.raises(OutcomeUnknown):
+        shop.service(payment_result=[lost_before_centra_acted()]).complete_payment(
+            pending.id, SEED_PAYMENT_FIELDS
+        )
+    transport = Script(shop.fake, {CallKind.READ_SELECTION: [fresh_token(shop, "t-fresh")]})
+    service = CheckoutService(
+        transport=transport, store=shop.store, clock=shop.clock, settings=SETTINGS
+    )
+
+    paid = service.complete_payment(pending.id, SEED_PAYMENT_FIELDS)
+
+    assert paid.state is State.PAID
+    assert [c.token for c in transport.sent if c.kind is CallKind.PAYMENT_RESULT] == ["t-fresh"]
+
+
+def test_a_refused_payment_result_keeps_the_token_of_the_look_up_after_it(shop: Shop) -> None:
+    from orderflow.errors import CentraError
+
+    pending = shop.service().start_payment(shop.confirmed().id)
+    refused = CentraError(400, {"paymentMethod": "declined"})
+    refused.token = "t-refusal"  # older than the look-up's that follows
+
+    declined = shop.service(
+        payment_result=[refused], read_selection=[fresh_token(shop, "t-newest")]
+    ).complete_payment(pending.id, SEED_PAYMENT_FIELDS)
+
+    assert declined.state is State.PAYMENT_FAILED and declined.token == "t-newest"
