@@ -541,7 +541,8 @@ class CheckoutCommands:
         """The money gate: claim, look first if a marker is set, write the marker, call, settle.
 
         ``resumed``: the record of an idempotency key whose caller died; if that caller's call
-        was settled (the event is in the history since), its result stands: nothing is sent.
+        was settled (the event is in the history since, and the payment fields last posted are
+        this request's), its result stands: nothing is sent.
 
         With a ``GateStore``, the checkout the store last saw is the base while it passes every
         check, and the claim and the marker are one write that saves nothing if the stored
@@ -558,7 +559,7 @@ class CheckoutCommands:
             checkout = yield from self._load(checkout_id)
             if checkout.state is State.PAID:
                 return checkout  # a replay: the stored receipt, nothing called
-            if self._done_before(checkout, event, resumed):
+            if self._paid_before(checkout, event, params, resumed):
                 return checkout  # a dead caller of the same key was answered: its result
             flow.check(checkout, event, params)
         call: StartPayment | PaymentResult | None = None
@@ -573,6 +574,19 @@ class CheckoutCommands:
             return self._call_and_settle(saved, call, event, held, checkout.payment_fields)
 
         return (yield from self._claimed(checkout_id, then, marked, checkout.version))
+
+    def _paid_before(
+        self,
+        checkout: Checkout,
+        event: Event,
+        params: Mapping[str, Any],
+        resumed: IdempotencyRecord | None,
+    ) -> bool:
+        """Whether a dead caller of the same key made this payment call and it was settled:
+        the event is in the history since, and the fields last posted are this request's (a
+        caller that died before posting its own leaves another's there)."""
+        fields = params.get("fields", checkout.payment_fields)
+        return self._done_before(checkout, event, resumed) and checkout.payment_fields == fields
 
     def _calls_at_once(self, checkout: Checkout, event: Event, params: Mapping[str, Any]) -> bool:
         """Whether the gate calls Centra at once on ``checkout``: not paid, the event allowed,

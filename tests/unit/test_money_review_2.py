@@ -377,3 +377,38 @@ def test_a_refused_payment_result_keeps_the_token_of_the_look_up_after_it(shop: 
     ).complete_payment(pending.id, SEED_PAYMENT_FIELDS)
 
     assert declined.state is State.PAYMENT_FAILED and declined.token == "t-newest"
+
+
+def test_a_payment_result_key_whose_caller_died_before_posting_still_posts_its_fields(
+    shop: Shop,
+) -> None:
+    from orderflow.commands import _fingerprint
+    from orderflow.flow import Event
+    from orderflow.ports import IdempotencyRecord
+
+    pending = shop.service().start_payment(shop.confirmed().id)
+    now = shop.clock.now()
+    # The shopper's return reserved its key, then died before its payment result was posted.
+    shop.store.reserve(
+        IdempotencyRecord(
+            "return-1",
+            _fingerprint(Event.COMPLETE_PAYMENT, pending.id, {"fields": SEED_PAYMENT_FIELDS}),
+            "died",
+            lease_until=now + timedelta(seconds=1),
+            expires_at=now + SETTINGS.idempotency_ttl,
+            checkout_id=pending.id,
+        ),
+        now,
+    )
+    shop.clock.advance(1)
+    # Meanwhile another answer of the provider was posted, and declined.
+    assert (
+        shop.service().complete_payment(pending.id, DECLINED_FIELDS).state is State.PAYMENT_FAILED
+    )
+    shop.clock.advance(5)
+
+    paid = shop.service().complete_payment(
+        pending.id, SEED_PAYMENT_FIELDS, idempotency_key="return-1"
+    )
+
+    assert paid.state is State.PAID and len(shop.fake.orders) == 1
