@@ -73,7 +73,8 @@ def summary(body: Body, width: int = 60) -> str:
             sel = value["selection"]
             items = sel.get("items")
             count = len(items) if isinstance(items, list) else 0
-            total = (sel.get("totals") or {}).get("grandTotalPrice", "")
+            totals = sel.get("totals")
+            total = totals.get("grandTotalPrice", "") if isinstance(totals, dict) else ""
             text = f"selection, {count} line{'s' * (count != 1)}"
             return _short(f"{text}, total {total}".replace("\u00a0", " ") if total else text, width)
         return _short(json.dumps(value, ensure_ascii=False, separators=(",", ":")), width)

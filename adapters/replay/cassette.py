@@ -348,7 +348,16 @@ def _exchange(path: str | os.PathLike[str], index: int, item: Any) -> Exchange:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             expected = {str: "a string", int: "an integer", dict: "an object"}[kind]
             raise fail(f"{where}.{key}", f"expected {expected}, found {_kind(value)} {value!r:.40}")
+        if isinstance(value, str):
+            unicode(value, f"{where}.{key}")
         return value
+
+    def unicode(text: str, where: str) -> None:
+        # A lone surrogate (JSON's \ud800) loads, but could never be sent, matched or saved.
+        try:
+            text.encode()
+        except UnicodeEncodeError as error:
+            raise fail(where, _not_unicode(error)) from None
 
     def parts(obj: Mapping[str, Any], where: str, key: str, latin1: bool = False) -> Multi:
         value = field(obj, where, key, dict, missing=True) or {}
@@ -357,6 +366,8 @@ def _exchange(path: str | os.PathLike[str], index: int, item: Any) -> Exchange:
                 isinstance(got, list) and all(isinstance(v, str) for v in got)
             ):
                 raise fail(f"{where}.{key}.{name}", "expected a string or a list of strings")
+            for text in (name, *values_of(got)):
+                unicode(text, f"{where}.{key}.{name!a}")
             if latin1:  # sent as HTTP header bytes when replayed
                 for text in (name, *values_of(got)):
                     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import tracemalloc
 import zlib
@@ -18,8 +19,9 @@ import pytest
 
 from orderflow import CheckoutService
 from orderflow.adapters import cli
-from orderflow.adapters.cli.common import EXIT_USAGE
+from orderflow.adapters.cli.common import EXIT_FAILED, EXIT_USAGE
 from orderflow.adapters.fake import FakeCentra
+from orderflow.adapters.replay.cassette import CassetteFormatError, load
 from orderflow.adapters.replay.transport import AsyncReplayTransport, ReplayTransport
 from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
 from orderflow.adapters.stores import SQLiteStore
@@ -345,3 +347,51 @@ def test_a_webhook_with_a_plain_id_is_still_settled(webhook_app: Any) -> None:
     body = b"payload=" + quote(json.dumps({"events": [{"type": "order", "id": 2735}]})).encode()
     answer = _webhook(webhook_app, body, sign(body, SECRET, int(time.time())))
     assert answer.status_code == 200 and answer.json() == {"settled": []}  # another channel's
+
+
+# --- cassettes edited by hand -------------------------------------------------------------
+
+SEED_FLOW = Path(__file__).resolve().parents[1] / "cassettes" / "seed-flow.json"
+
+
+def _edited(tmp_path: Path, edit: Any) -> Path:
+    cassette = json.loads(SEED_FLOW.read_text(encoding="utf-8"))
+    edit(cassette["exchanges"])
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(cassette), encoding="ascii")  # a lone surrogate as \ud800
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (lambda e: e[0]["request"].update(method="\ud800"), "request.method"),
+        (lambda e: e[1]["request"].update(path="/api/shop/\udcff"), "request.path"),
+        (lambda e: e[0]["request"]["headers"].update(accept="\ud800"), "request.headers"),
+        (lambda e: e[0]["request"]["query"].update({"\ud800": "1"}), "request.query"),
+    ],
+    ids=["method", "path", "header", "query-key"],
+)
+def test_a_lone_surrogate_anywhere_in_a_cassette_is_a_format_error(
+    edit: Any, where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _edited(tmp_path, edit)
+    with pytest.raises(CassetteFormatError, match=rf"{re.escape(where)}.*not valid Unicode"):
+        load(path)
+    for action in ("show", "redact"):
+        assert cli.main(["cassette", action, str(path)]) == EXIT_FAILED
+        err = capsys.readouterr().err
+        assert err.startswith("orderflow: error: ") and "not valid Unicode" in err
+
+
+@pytest.mark.parametrize("totals", [10**19, "3600 SEK", ["3600"], True])
+def test_cassette_show_summarises_a_selection_whose_totals_are_not_an_object(
+    totals: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def edit(exchanges: list[Any]) -> None:
+        exchanges[0]["response"]["body"]["selection"]["totals"] = totals
+
+    path = _edited(tmp_path, edit)
+    assert cli.main(["cassette", "show", str(path)]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert "selection, 0 lines" in shown[2]  # the first exchange's row, after the header
