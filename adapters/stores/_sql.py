@@ -211,6 +211,9 @@ class Statements:
             # What identifies the stored state, in SQL, and what a statement returns as it.
             "stamp": "xmin::text" if postgres else "body",
             "stamped": "xmin::text" if postgres else "NULL",
+            # Ids compared by code point, as MemoryStore (Python) and SQLite (BINARY) do,
+            # whatever the PostgreSQL database's collation (UTF-8's bytes keep that order).
+            "by_code_point": ' COLLATE "C"' if postgres else "",
             # A load sends no body when it is the state the store already holds decoded.
             "loaded": "CASE WHEN xmin::text = %(known)s THEN NULL ELSE body::text END"
             if postgres
@@ -258,7 +261,7 @@ _TEMPLATES = Statements(
     find_before="updated_at < %(before)s",
     find_order_number="order_number = %(order)s",
     find_selection="selection_id = %(selection)s",
-    find_sorted="ORDER BY updated_at, id LIMIT %(limit)s",
+    find_sorted="ORDER BY updated_at, id{by_code_point} LIMIT %(limit)s",
     claim=_CLAIM,
     read_claim="SELECT owner, expires_at FROM {claims} WHERE checkout_id = %(id)s",
     release="DELETE FROM {claims} WHERE checkout_id = %(id)s AND owner = %(owner)s",

@@ -265,3 +265,21 @@ def test_numbers_and_text_jsonb_would_change_are_kept_as_saved(sql_home: StoreHo
     assert read.payment_fields is not None
     assert math.copysign(1, read.payment_fields["zero"]) == -1
     assert read.payment_fields["big"] == 2.448889286199823e16
+
+
+def test_find_orders_checkouts_saved_at_the_same_moment_by_id_as_memory_does_under_any_collation(
+    sql_home: StoreHome,
+) -> None:
+    # MemoryStore sorts ties by id as Python compares text (by code point); a PostgreSQL
+    # database whose default collation is a language's (en_US.UTF-8, ICU) sorts otherwise.
+    store = sql_home.open()
+    if sql_home.kind.database == "postgres":
+        if not sql_home.sql("SELECT FROM pg_collation WHERE collname = 'und-x-icu'"):
+            pytest.skip("this PostgreSQL has no ICU collations")
+        checkouts = sql_home.table("checkouts")
+        sql_home.sql(f'ALTER TABLE {checkouts} ALTER COLUMN id TYPE text COLLATE "und-x-icu"')
+    names = ["a", "B", "_z", "Z", "ä", "b"]
+    for name in names:
+        store.save(new_checkout(name), 0)
+
+    assert ids(store.find()) == sorted(names)
