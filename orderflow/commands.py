@@ -314,7 +314,11 @@ class CheckoutCommands:
     def _keep_token(self, checkout: Checkout, refusal: OrderflowError) -> Command:
         """Store the session token a refusal carried (the checkout is otherwise unchanged), so
         the next call sends the newest; the stored checkout when there is none to keep."""
-        token = _token_of(refusal)
+        return (yield from self._keep_newer_token(checkout, _token_of(refusal)))
+
+    def _keep_newer_token(self, checkout: Checkout, token: str | None) -> Command:
+        """Store ``token`` if it is a newer session token than the checkout's (the checkout is
+        otherwise unchanged); the stored checkout when there is none to keep."""
         if token is None or token == checkout.token:
             return checkout
         kept = attrs.evolve(checkout, token=token, version=checkout.version + 1)
@@ -489,6 +493,7 @@ class CheckoutCommands:
         # Centra re-prices and re-checks shipping for the address just sent.
         refusal = flow.ships_to(cart)
         if refusal is not None:
+            yield from self._keep_newer_token(checkout, cart.token)  # the answer's, newest
             raise GuardRefused(Event.CONFIRM, [refusal])
         # The details go to Centra once as they are; a password typed into them is never kept.
         kept = personal.without_credentials(details)

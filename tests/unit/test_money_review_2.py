@@ -412,3 +412,27 @@ def test_a_payment_result_key_whose_caller_died_before_posting_still_posts_its_f
     )
 
     assert paid.state is State.PAID and len(shop.fake.orders) == 1
+
+
+def test_a_confirm_refused_for_shipping_keeps_the_session_token_centras_answer_carried(
+    shop: Shop,
+) -> None:
+    from orderflow.errors import GuardRefused
+
+    service = shop.service()
+    checkout = service.open()
+    service.add_item(checkout.id, SEED_ITEM, 1)
+    before = shop.store.load(checkout.id)
+
+    def cannot_ship(call: Call[Any]) -> Any:
+        cart = shop.fake.send(call)
+        assert cart.location is not None
+        location = attrs.evolve(cart.location, ship_to=False)
+        return attrs.evolve(cart, location=location, token="t-fresh")
+
+    with pytest.raises(GuardRefused):
+        shop.service(set_checkout_fields=[cannot_ship]).confirm(checkout.id, seed_details())
+
+    after = shop.store.load(checkout.id)
+    assert after.state is State.SELECTION and after.token == "t-fresh"
+    assert attrs.evolve(after, token=before.token, version=before.version) == before
