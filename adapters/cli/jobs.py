@@ -38,12 +38,26 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 ABANDONABLE = (State.SELECTION, State.CONFIRMED, State.PAYMENT_FAILED)
 
 
+MAX_AGE = timedelta(days=36_500)
+"""The longest ``--older-than`` (100 years): longer would reach before year 1, which no
+date can (``now - age`` overflows), and ``timedelta`` refuses more than ~10⁹ days anyway."""
+
+
 def duration(text: str) -> timedelta:
-    """``30s``, ``10m``, ``2h`` or ``90d`` as a ``timedelta`` (an argparse type)."""
+    """``30s``, ``10m``, ``2h`` or ``90d`` as a ``timedelta`` (an argparse type), at most
+    ``MAX_AGE``."""
     found = _DURATION.match(text.strip())
     if found is None:
         raise argparse.ArgumentTypeError(f"not a duration like 30s, 10m, 2h or 90d: {text!r}")
-    return timedelta(**{_UNITS[found[2]]: int(found[1])})
+    try:
+        age = timedelta(**{_UNITS[found[2]]: int(found[1])})
+    except (OverflowError, ValueError):  # past timedelta's range, or past int()'s 4300 digits
+        age = None
+    if age is None or age > MAX_AGE:
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()[:40]!r} is longer than {MAX_AGE.days}d (100 years)"
+        )
+    return age
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

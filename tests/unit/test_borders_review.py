@@ -395,3 +395,38 @@ def test_cassette_show_summarises_a_selection_whose_totals_are_not_an_object(
     assert cli.main(["cassette", "show", str(path)]) == 0
     shown = capsys.readouterr().out.splitlines()
     assert "selection, 0 lines" in shown[2]  # the first exchange's row, after the header
+
+
+@pytest.mark.parametrize(
+    ("command", "age"),
+    [
+        ("list", "99999999999d"),  # past timedelta's C int
+        ("expire", "99999999d"),  # a timedelta, but now minus it is before year 1
+        ("list", "36501d"),
+        ("expire", "9" * 5000 + "s"),  # past int()'s 4300 digits
+    ],
+    ids=["c-int", "before-year-1", "just-over", "5000-digits"],
+)
+def test_an_absurd_older_than_is_a_usage_error_not_a_traceback(
+    command: str, age: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "jobs.db"
+    with SQLiteStore(db):
+        pass
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["checkouts", command, "--sqlite", str(db), "--older-than", age])
+    assert exited.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "argument --older-than: " in err and "longer than 36500d" in err
+    assert "Traceback" not in err
+
+
+def test_an_older_than_of_a_century_still_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "jobs.db"
+    with SQLiteStore(db):
+        pass
+    assert cli.main(["checkouts", "expire", "--sqlite", str(db), "--older-than", "36500d"]) == 0
+    assert cli.main(["checkouts", "list", "--sqlite", str(db), "--older-than", "36500d"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "0 checkouts"
