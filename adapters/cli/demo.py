@@ -65,6 +65,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         db = Path(args.db) if args.db else Path(scratch) / "checkouts.db"
         if args.db and not db.parent.is_dir():
             raise UserError(f"--db {args.db}: folder {db.parent} does not exist")
+        if args.db and db.is_dir():
+            raise UserError(f"--db {args.db}: a folder, not a SQLite file")
         transport = _transport(args, stack)
         store = stack.enter_context(SQLiteStore(db))
         service = CheckoutService(transport=transport, store=store)

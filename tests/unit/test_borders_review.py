@@ -430,3 +430,15 @@ def test_an_older_than_of_a_century_still_runs(
     assert cli.main(["checkouts", "expire", "--sqlite", str(db), "--older-than", "36500d"]) == 0
     assert cli.main(["checkouts", "list", "--sqlite", str(db), "--older-than", "36500d"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "0 checkouts"
+
+
+def test_a_demo_store_path_that_is_a_folder_is_a_usage_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    assert cli.main(["demo", "--db", str(folder)]) == EXIT_USAGE
+    assert (
+        capsys.readouterr().err == f"orderflow: error: --db {folder}: a folder, not a SQLite file\n"
+    )
+    assert list(folder.iterdir()) == []
