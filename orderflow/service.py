@@ -14,7 +14,7 @@ from typing import Any
 
 from orderflow.calls import Call
 from orderflow.checkout import Checkout
-from orderflow.clock import SystemClock
+from orderflow.clock import ManualClock, SystemClock
 from orderflow.commands import (
     CheckoutCommands,
     Command,
@@ -373,9 +373,11 @@ class AsyncCheckoutService(_Service):
 
         if isinstance(self.clock, SystemClock):
             await asyncio.sleep(seconds)
-        else:  # a test clock advances; let other tasks run
+        elif isinstance(self.clock, ManualClock):  # the test clock advances; let others run
             self.clock.sleep(seconds)
             await asyncio.sleep(0)
+        else:  # a clock of the service's own may block: never the event loop
+            await asyncio.to_thread(self.clock.sleep, seconds)
 
     async def get(self, checkout_id: str) -> Checkout:
         """See ``CheckoutService.get``."""

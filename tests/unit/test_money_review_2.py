@@ -436,3 +436,54 @@ def test_a_confirm_refused_for_shipping_keeps_the_session_token_centras_answer_c
     after = shop.store.load(checkout.id)
     assert after.state is State.SELECTION and after.token == "t-fresh"
     assert attrs.evolve(after, token=before.token, version=before.version) == before
+
+
+# --- the async service's waits with a clock of the service's own ---------------------------------
+
+
+def test_the_async_service_waits_for_a_claim_without_blocking_the_loop_on_any_clock(
+    shop: Shop,
+) -> None:
+    import asyncio
+    import time
+    from datetime import UTC, datetime
+
+    from orderflow.adapters.stores.memory import AsyncMemoryStore
+    from orderflow.errors import ClaimTimeout
+    from orderflow.service import AsyncCheckoutService
+    from tests.support import Awaited
+
+    class OffsetClock:  # a service's own clock (the port's): real time, shifted
+        def now(self) -> datetime:
+            return datetime.now(UTC) + timedelta(hours=1)
+
+        def sleep(self, seconds: float) -> None:
+            time.sleep(seconds)
+
+    clock = OffsetClock()
+    confirmed = shop.confirmed()
+    shop.store.acquire_claim(confirmed.id, "another-caller", clock.now(), timedelta(minutes=5))
+    settings = ServiceSettings(claim_wait=timedelta(seconds=0.4), claim_poll=0.1)
+
+    async def waiting() -> int:
+        service = AsyncCheckoutService(
+            transport=Awaited(shop.fake),
+            store=AsyncMemoryStore(shop.store),
+            clock=clock,
+            settings=settings,
+        )
+        ticks = 0
+
+        async def heartbeat() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        beating = asyncio.create_task(heartbeat())
+        with pytest.raises(ClaimTimeout):
+            await service.start_payment(confirmed.id)
+        beating.cancel()
+        return ticks
+
+    assert asyncio.run(waiting()) >= 15  # ~40 while it waited 0.4 s, ~4 when the loop blocked
