@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
 from orderflow.adapters.http import answers
-from orderflow.errors import CentraError, PayloadError
+from orderflow.errors import CentraError, FieldProblem, PayloadError
 from orderflow.payment import PaymentAction
 from orderflow.receipt import Receipt
 from orderflow.selection import SelectionResponse
@@ -142,6 +142,7 @@ def _kept_token(decode: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(decode)
     def decoded(selection: str | None, label: str, status: int, body: Any) -> T:
+        body = without_unsendable_token(body)
         try:
             return decode(label, status, normalised(body, selection))
         except CentraError as error:
@@ -151,6 +152,24 @@ def _kept_token(decode: Callable[..., T]) -> Callable[..., T]:
             raise
 
     return decoded
+
+
+def sendable(token: str) -> bool:
+    """Whether ``token`` can be sent back as the ``API-token`` header: printable ASCII."""
+    return bool(token) and token.isascii() and token.isprintable()
+
+
+def without_unsendable_token(body: Any) -> Any:
+    """``body`` without its ``token`` when that could not be sent back (not printable ASCII,
+    not text): such a token is no token, so the checkout keeps the last one it had instead of
+    one that no later request could carry. A new session's answer then has no token, which
+    ``decode_created`` refuses."""
+    if not isinstance(body, Mapping) or "token" not in body:
+        return body
+    token = body["token"]
+    if token is None or (isinstance(token, str) and sendable(token)):
+        return body
+    return {k: v for k, v in body.items() if k != "token"}
 
 
 def _selection(label: str, status: int, body: Any) -> SelectionResponse:
@@ -202,7 +221,15 @@ decode_payment_result = _kept_token(_payment_result)
 
 
 def decode_created(label: str, status: int, body: Any) -> SelectionResponse:
-    """A new session's first answer: its selection, whose id is ``selection_id(token)``."""
+    """A new session's first answer: its selection, whose id is ``selection_id(token)``.
+    Raises ``PayloadError`` for a 2xx whose token could not be sent back."""
+    kept = without_unsendable_token(body)
+    if kept is not body and 200 <= status < 300:
+        problem = FieldProblem(
+            "$.token", "not a session token that can be sent back (printable ASCII)"
+        )
+        raise PayloadError("SelectionResponse", [problem], source=label)
+    body = kept
     token = body.get("token") if isinstance(body, Mapping) else None
     selection = selection_id(token) if isinstance(token, str) else None
     return decode_selection(selection, label, status, body)

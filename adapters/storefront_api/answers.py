@@ -94,9 +94,7 @@ def _opened(label: str, status: int, body: Any) -> _Envelope:
     """The envelope of an answer, or the refusal its status or request errors say."""
     if not isinstance(body, Mapping):
         raise PayloadError("answer", [FieldProblem("$", "not a GraphQL answer (a JSON object)")])
-    token = body.get("extensions")
-    token = token.get("token") if isinstance(token, Mapping) else None
-    token = token if isinstance(token, str) else None
+    token = _token_of(body)
     errors = body.get("errors")
     said = "; ".join(_messages(errors)) or table.message_of(body)
     if not 200 <= status < 300:
@@ -141,13 +139,27 @@ def _kept_token(decode: Callable[..., T]) -> Callable[..., T]:
             return decode(*args, **kwargs)
         except CentraError as error:
             body = args[2] if len(args) > 2 else kwargs.get("body")
-            extensions = body.get("extensions") if isinstance(body, Mapping) else None
-            token = extensions.get("token") if isinstance(extensions, Mapping) else None
-            if isinstance(token, str) and getattr(error, "token", None) is None:
+            token = _token_of(body) if isinstance(body, Mapping) else None
+            if token is not None and getattr(error, "token", None) is None:
                 error.token = token
             raise
 
     return decoded
+
+
+def sendable(token: str) -> bool:
+    """Whether ``token`` can be sent back (``Authorization: Bearer``): printable ASCII without
+    spaces."""
+    return bool(token) and token.isascii() and token.isprintable() and " " not in token
+
+
+def _token_of(body: Mapping[str, Any]) -> str | None:
+    """The answer's ``extensions.token``; ``None`` when it has none, or one that could not be
+    sent back (then the checkout keeps the last token it had instead of one that no later
+    request could carry)."""
+    extensions = body.get("extensions")
+    token = extensions.get("token") if isinstance(extensions, Mapping) else None
+    return token if isinstance(token, str) and sendable(token) else None
 
 
 def _problems(payload: _Data) -> list[Mapping[str, Any]]:
@@ -176,8 +188,14 @@ def _same(label: str, selection: str | None, shown: Mapping[str, Any]) -> None:
 
 @_kept_token
 def decode_created(label: str, status: int, body: Any, *, field: str) -> SelectionResponse:
-    """A new session's selection (``selection``, or a ``setCountryState`` payload)."""
+    """A new session's selection (``selection``, or a ``setCountryState`` payload); a token it
+    cannot be sent back with is a ``PayloadError`` (a later answer's is no token)."""
     envelope = _opened(label, status, body)
+    extensions = body.get("extensions")
+    said = extensions.get("token") if isinstance(extensions, Mapping) else None
+    if said is not None and envelope.token is None:
+        problem = "not a session token that can be sent back (printable ASCII, no spaces)"
+        raise PayloadError("answer", [FieldProblem("$.extensions.token", problem)])
     if envelope.failed:
         raise _failing(label, False, envelope)
     if field == "selection":

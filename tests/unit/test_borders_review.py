@@ -9,7 +9,7 @@ import re
 import time
 import tracemalloc
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,15 +19,20 @@ import pytest
 
 from orderflow import CheckoutService
 from orderflow.adapters import cli
+from orderflow.adapters.checkout_api.client import CheckoutApiClient
 from orderflow.adapters.cli.common import EXIT_FAILED, EXIT_USAGE
 from orderflow.adapters.fake import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM
+from orderflow.adapters.fake.storefront.app import answer_graphql
 from orderflow.adapters.replay.cassette import CassetteFormatError, load
 from orderflow.adapters.replay.transport import AsyncReplayTransport, ReplayTransport
 from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
+from orderflow.adapters.storefront_api.client import StorefrontApiClient
 from orderflow.adapters.stores import SQLiteStore
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.adapters.webhooks import WebhookRejected, sign, verify_signature
 from orderflow.adapters.webhooks.receiver import WebhookReceiver, asgi_app, order_events
-from orderflow.errors import OutcomeUnknown, PayloadError
+from orderflow.errors import OrderflowError, OutcomeUnknown, PayloadError
 from tests.unit.test_http_deadline_headers import DEADLINE, DRIP, LIMIT, Server
 from tests.unit.test_http_support import (
     BASE_URL,
@@ -442,3 +447,90 @@ def test_a_demo_store_path_that_is_a_folder_is_a_usage_error_naming_it(
         capsys.readouterr().err == f"orderflow: error: --db {folder}: a folder, not a SQLite file\n"
     )
     assert list(folder.iterdir()) == []
+
+
+# --- a session token no later request could carry --------------------------------------------
+
+BAD_TOKENS = ["t\u00f6k\u00e9n", "a\r\nb", "a\x00b", "", "tab\there", 7, ["t"]]
+BAD_TOKEN_IDS = ["latin-1", "crlf", "nul", "empty", "tab", "number", "list"]
+
+
+def _centra(dialect: str, spoil: Callable[[int], Any]) -> tuple[Any, list[httpx.Request]]:
+    """A session dialect's client on the fake, the token of its ``n``-th answer replaced by
+    ``spoil(n)`` when that is not ``KEEP``; with the requests it sent."""
+    fake = FakeCentra.seeded()
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if dialect == "checkout":
+            path = request.url.path.removeprefix("/api/checkout")
+            body = json.loads(request.content) if request.content else None
+            status, data = fake.serve_checkout_api(
+                request.method, path, body, dict(request.headers)
+            )
+            carrier = data
+        else:
+            answered = answer_graphql(fake, request.content, dict(request.headers))
+            status, data = answered.status, answered.body
+            carrier = data.get("extensions", {})
+        bad = spoil(len(sent))
+        if bad is not KEEP and isinstance(carrier, dict) and "token" in carrier:
+            carrier["token"] = bad
+        return httpx.Response(status, json=data)
+
+    transport = httpx.MockTransport(handler)
+    if dialect == "checkout":
+        return CheckoutApiClient(
+            "https://shop.test/api/checkout", "secret", transport=transport
+        ), sent
+    return StorefrontApiClient("https://shop.test/graphql", "shared", transport=transport), sent
+
+
+KEEP = object()
+
+
+def _token_sent(dialect: str, request: httpx.Request) -> str | None:
+    if dialect == "checkout":
+        return request.headers.get("api-token")
+    auth = request.headers.get("authorization", "")
+    return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+
+
+@pytest.mark.parametrize("dialect", ["checkout", "storefront"])
+@pytest.mark.parametrize("bad", BAD_TOKENS, ids=BAD_TOKEN_IDS)
+def test_a_new_session_whose_token_cannot_be_sent_back_is_an_error(dialect: str, bad: Any) -> None:
+    client, _ = _centra(dialect, lambda n: bad)
+    store = MemoryStore()
+    service = CheckoutService(transport=client, store=store)
+    with pytest.raises(OrderflowError) as raised:
+        service.open()
+    assert store.find(limit=10) == []  # nothing stored
+    where = "$.token" if dialect == "checkout" else "$.extensions.token"
+    assert isinstance(raised.value, PayloadError) and where in str(raised.value)
+
+
+@pytest.mark.parametrize("dialect", ["checkout", "storefront"])
+@pytest.mark.parametrize("bad", BAD_TOKENS, ids=BAD_TOKEN_IDS)
+def test_a_later_token_that_cannot_be_sent_back_leaves_the_checkouts_token_as_it_was(
+    dialect: str, bad: Any
+) -> None:
+    spoiled: set[int] = set()
+
+    def spoil(n: int) -> Any:
+        return bad if n in spoiled else KEEP
+
+    client, sent = _centra(dialect, spoil)
+    store = MemoryStore()
+    service = CheckoutService(transport=client, store=store)
+    checkout = service.open()
+    first = checkout.token
+    assert isinstance(first, str) and first
+    spoiled.update(range(len(sent) + 1, len(sent) + 10))  # every answer of the next call
+    checkout = service.add_item(checkout.id, SEED_ITEM, quantity=1)
+    assert checkout.token == first and store.load(checkout.id).token == first
+    spoiled.clear()
+    before = len(sent)
+    checkout = service.set_quantity(checkout.id, checkout.cart.selection.items[0].line, 2)
+    assert _token_sent(dialect, sent[before]) == first
+    assert checkout.cart.selection.items[0].quantity == 2
