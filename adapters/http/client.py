@@ -269,7 +269,14 @@ class _HttpBase:
         # Credentials in the URL become Basic auth, as httpx.Client does, and are shown nowhere.
         self._auth = httpx.BasicAuth(url.username, url.password) if url.userinfo else None
         url = url.copy_with(username=None, password=None) if url.userinfo else url
-        self.base_url = str(url).rstrip("/")
+        shown = str(url)
+        if "?" in shown or "#" in shown:  # every call's path would land in the query
+            raise ValueError(
+                f"base_url {shown!r} must have no query or fragment: each call's path follows it"
+            )
+        if url.port is not None and not 0 < url.port <= 65535:
+            raise ValueError(f"base_url {shown!r}: port {url.port} is not 1 to 65535")
+        self.base_url = shown.rstrip("/")
         self._policy = _policy(options)
         self._dialect = dialect
         self._limits = options.get("limits", DEFAULT_LIMITS)

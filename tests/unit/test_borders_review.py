@@ -19,7 +19,7 @@ import pytest
 
 from orderflow import CheckoutService
 from orderflow.adapters import cli
-from orderflow.adapters.checkout_api.client import CheckoutApiClient
+from orderflow.adapters.checkout_api.client import AsyncCheckoutApiClient, CheckoutApiClient
 from orderflow.adapters.cli.common import EXIT_FAILED, EXIT_USAGE
 from orderflow.adapters.fake import FakeCentra
 from orderflow.adapters.fake.seed import SEED_ITEM
@@ -27,7 +27,10 @@ from orderflow.adapters.fake.storefront.app import answer_graphql
 from orderflow.adapters.replay.cassette import CassetteFormatError, load
 from orderflow.adapters.replay.transport import AsyncReplayTransport, ReplayTransport
 from orderflow.adapters.shop_api.client import AsyncShopApiClient, ShopApiClient
-from orderflow.adapters.storefront_api.client import StorefrontApiClient
+from orderflow.adapters.storefront_api.client import (
+    AsyncStorefrontApiClient,
+    StorefrontApiClient,
+)
 from orderflow.adapters.stores import SQLiteStore
 from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.adapters.webhooks import WebhookRejected, sign, verify_signature
@@ -534,3 +537,49 @@ def test_a_later_token_that_cannot_be_sent_back_leaves_the_checkouts_token_as_it
     checkout = service.set_quantity(checkout.id, checkout.cart.selection.items[0].line, 2)
     assert _token_sent(dialect, sent[before]) == first
     assert checkout.cart.selection.items[0].quantity == 2
+
+
+# --- a base URL every call's path cannot follow ---------------------------------------------
+
+CLIENTS = [
+    (ShopApiClient, "/api/shop"),
+    (AsyncShopApiClient, "/api/shop"),
+    (CheckoutApiClient, "/api/checkout"),
+    (AsyncCheckoutApiClient, "/api/checkout"),
+    (StorefrontApiClient, "/graphql"),
+    (AsyncStorefrontApiClient, "/graphql"),
+]
+
+
+@pytest.mark.parametrize(("client", "path"), CLIENTS, ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize(
+    ("suffix", "problem"),
+    [
+        ("?key=1", "no query or fragment"),
+        ("?", "no query or fragment"),
+        ("#top", "no query or fragment"),
+    ],
+)
+def test_a_base_url_with_a_query_or_fragment_is_refused(
+    client: Any, path: str, suffix: str, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        client(f"https://shop.test{path}{suffix}", "key")
+
+
+@pytest.mark.parametrize(("client", "path"), CLIENTS, ids=lambda c: getattr(c, "__name__", ""))
+def test_a_base_url_whose_port_is_out_of_range_is_refused(client: Any, path: str) -> None:
+    with pytest.raises(ValueError, match="port 99999 is not 1 to 65535"):
+        client(f"https://shop.test:99999{path}", "key")
+
+
+def test_refusing_a_base_url_shows_no_credential_in_it() -> None:
+    with pytest.raises(ValueError, match="no query") as raised:
+        ShopApiClient("https://ada:s3cret@shop.test/api/shop?x=1", "key")
+    assert "s3cret" not in str(raised.value)
+
+
+def test_the_cli_refuses_a_base_url_with_a_query(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "http://127.0.0.1:9/api/shop?key=1"
+    assert cli.main(["demo", "--transport", "http", "--base-url", url]) == EXIT_USAGE
+    assert "no query or fragment" in capsys.readouterr().err
