@@ -29,6 +29,7 @@ from orderflow.adapters.webhooks.signature import (
     MAX_BODY,
     SIGNATURE_HEADER,
     WebhookRejected,
+    check_tolerance,
     verify_signature,
 )
 from orderflow.checkout import Checkout
@@ -120,6 +121,7 @@ class WebhookReceiver:
     ):
         if not secret:
             raise ValueError("the webhook secret must not be empty")
+        check_tolerance(tolerance)
         self.service = service
         self._secret = secret
         self._tolerance = tolerance
@@ -154,6 +156,7 @@ class AsyncWebhookReceiver:
     ):
         if not secret:
             raise ValueError("the webhook secret must not be empty")
+        check_tolerance(tolerance)
         self.service = service
         self._secret = secret
         self._tolerance = tolerance

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -60,6 +61,7 @@ def verify_signature(
     """
     if not secret:
         raise ValueError("the webhook secret must not be empty")
+    check_tolerance(tolerance)
     if header is None or not header.strip():
         raise WebhookRejected(f"no {SIGNATURE_HEADER} header")
     if len(body) > MAX_BODY:
@@ -79,6 +81,17 @@ def verify_signature(
         when = f"{age:.0f}s old" if age > 0 else f"{-age:.0f}s in the future"
         raise WebhookRejected(f"the signature is {when} (tolerance {tolerance:g}s)")
     return _payload(body)
+
+
+def check_tolerance(tolerance: float) -> None:
+    """Raise ``ValueError`` unless ``tolerance`` is a finite number of seconds, not negative
+    (NaN would let every stale signature through: no comparison with it is true)."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+        raise ValueError(f"the tolerance is seconds, not {tolerance!r}")
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise ValueError(
+            f"the tolerance must be a finite number of seconds >= 0, not {tolerance!r}"
+        )
 
 
 def _digest(secret: str | bytes, timestamp: int, body: bytes) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import time
 import tracemalloc
@@ -583,3 +584,17 @@ def test_the_cli_refuses_a_base_url_with_a_query(capsys: pytest.CaptureFixture[s
     url = "http://127.0.0.1:9/api/shop?key=1"
     assert cli.main(["demo", "--transport", "http", "--base-url", url]) == EXIT_USAGE
     assert "no query or fragment" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tolerance", [math.nan, math.inf, -1.0, "300"], ids=str)
+def test_a_tolerance_that_would_let_stale_signatures_through_is_refused(
+    tolerance: Any, tmp_path: Path
+) -> None:
+    body = b"payload=" + quote(json.dumps({"events": []})).encode()
+    a_year_ago = int(time.time()) - 365 * 86_400
+    with pytest.raises(ValueError, match="tolerance"):
+        verify_signature(body, sign(body, SECRET, a_year_ago), SECRET, tolerance=tolerance)
+    with SQLiteStore(tmp_path / "t.db") as store:
+        service = CheckoutService(transport=FakeCentra.seeded(), store=store)
+        with pytest.raises(ValueError, match="tolerance"):
+            WebhookReceiver(service, SECRET, tolerance=tolerance)
