@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TextIO, cast
 
 import orderflow
 from orderflow.adapters.cli import cassette, db, demo, diagram, jobs, server
@@ -46,11 +47,63 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     # connection) would otherwise reach stderr through logging's last-resort handler.
     logging.getLogger("psycopg").addHandler(logging.NullHandler())
     run: Command = args.run
+    target = out or sys.stdout
     try:
-        return run(args, out or sys.stdout)
+        status = run(args, cast(TextIO, _Output(target)))
+        _Output(target).flush()  # a full disk or a closed pipe says so here, not at exit
+        return status
     except (UserError, MissingExtra, OrderflowError) as error:
         # One line, whatever the error's own layout (a database driver's message has several).
         print(f"orderflow: error: {' '.join(str(error).split())}", file=sys.stderr)
         return EXIT_USAGE if isinstance(error, UserError) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except _Unwritable as failed:
+        _discard(target)
+        if not isinstance(failed.error, BrokenPipeError):  # a reader gone (`| head`): quiet
+            why = failed.error.strerror or str(failed.error) or type(failed.error).__name__
+            print(f"orderflow: error: cannot write the output ({why})", file=sys.stderr)
+        return EXIT_FAILED
+
+
+class _Unwritable(Exception):
+    """Writing the output failed with ``error`` (a full disk, a closed pipe)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Output:
+    """``out`` whose ``write`` and ``flush`` raise ``_Unwritable`` for an ``OSError``, so the
+    output's failures are told apart from the command's own."""
+
+    def __init__(self, out: TextIO):
+        self._out = out
+
+    def write(self, text: str) -> int:
+        try:
+            return self._out.write(text)
+        except OSError as error:
+            raise _Unwritable(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._out.flush()
+        except OSError as error:
+            raise _Unwritable(error) from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._out, name)
+
+
+def _discard(out: TextIO) -> None:
+    """Point standard output at the null device when ``out`` is it, so the interpreter's own
+    flush at exit does not fail again with a traceback of its own."""
+    if out is not sys.stdout:
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a replaced sys.stdout): nothing to do
+        pass

@@ -4,6 +4,8 @@ live client's bounds, damaged input of every kind. Each test failed before its f
 from __future__ import annotations
 
 import asyncio
+import errno
+import io
 import json
 import math
 import re
@@ -598,3 +600,49 @@ def test_a_tolerance_that_would_let_stale_signatures_through_is_refused(
         service = CheckoutService(transport=FakeCentra.seeded(), store=store)
         with pytest.raises(ValueError, match="tolerance"):
             WebhookReceiver(service, SECRET, tolerance=tolerance)
+
+
+# --- the CLI's output cannot be written ------------------------------------------------------
+
+
+class _Unwritable(io.StringIO):
+    """An output that fails as a full disk (or a closed pipe) does, after ``room`` writes."""
+
+    def __init__(self, error: OSError, room: int = 0):
+        super().__init__()
+        self.error = error
+        self.room = room
+
+    def write(self, text: str) -> int:
+        if self.room <= 0:
+            raise self.error
+        self.room -= 1
+        return super().write(text)
+
+
+@pytest.mark.parametrize(
+    ("argv", "room"),
+    [
+        (["demo"], 0),
+        (["demo"], 3),  # fails midway through the transitions
+        (["demo", "--json"], 0),
+        (["diagram"], 0),
+        (["cassette", "show", str(SEED_FLOW)], 0),
+        (["cassette", "show", str(SEED_FLOW)], 2),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else str(v),
+)
+def test_output_that_cannot_be_written_is_a_one_line_error_not_a_traceback(
+    argv: list[str], room: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = _Unwritable(OSError(errno.ENOSPC, "No space left on device"), room)
+    assert cli.main(argv, out=full) == EXIT_FAILED
+    assert capsys.readouterr().err == (
+        "orderflow: error: cannot write the output (No space left on device)\n"
+    )
+
+
+def test_a_reader_gone_away_ends_the_command_quietly(capsys: pytest.CaptureFixture[str]) -> None:
+    gone = _Unwritable(BrokenPipeError(errno.EPIPE, "Broken pipe"), room=1)
+    assert cli.main(["cassette", "show", str(SEED_FLOW)], out=gone) == EXIT_FAILED
+    assert capsys.readouterr().err == ""
