@@ -442,10 +442,13 @@ FLOW: tuple[Rule, ...] = (
     ),
     Rule(Event.FAIL_PAYMENT, (S.PAYMENT_PENDING,), None, {K.DONE: S.PAYMENT_FAILED}, "none"),
     Rule(Event.RETRY_PAYMENT, (S.PAYMENT_FAILED,), None, {K.DONE: S.CONFIRMED}, "none"),
-    # Wherever a payment call's outcome can be unknown: Centra's selection tells.
+    # Wherever a payment call's outcome can be unknown: Centra's selection tells. Also from
+    # the cart and from cancelled: a payment call that outlived its claim can still make an
+    # order after another caller reopened or cancelled the checkout (and a provider can
+    # complete a payment the shopper left), and money taken is an order wherever it lands.
     Rule(
         Event.RECONCILE,
-        (S.CONFIRMED, S.PAYMENT_PENDING, S.PAYMENT_FAILED),
+        (S.SELECTION, S.CONFIRMED, S.PAYMENT_PENDING, S.PAYMENT_FAILED, S.CANCELLED),
         ReadSelection,
         {K.ORDER: S.PAID, K.NO_ORDER: STAY},
         "read the selection: did it become an order?",
