@@ -646,3 +646,20 @@ def test_a_reader_gone_away_ends_the_command_quietly(capsys: pytest.CaptureFixtu
     gone = _Unwritable(BrokenPipeError(errno.EPIPE, "Broken pipe"), room=1)
     assert cli.main(["cassette", "show", str(SEED_FLOW)], out=gone) == EXIT_FAILED
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("dialect", ["checkout", "storefront"])
+@pytest.mark.parametrize("bad", BAD_TOKENS[:3], ids=BAD_TOKEN_IDS[:3])
+def test_a_refusal_carrying_a_token_that_cannot_be_sent_back_keeps_the_checkouts_token(
+    dialect: str, bad: Any
+) -> None:
+    spoiled: set[int] = set()
+    client, sent = _centra(dialect, lambda n: bad if n in spoiled else KEEP)
+    store = MemoryStore()
+    service = CheckoutService(transport=client, store=store)
+    checkout = service.open()
+    spoiled.update(range(len(sent) + 1, len(sent) + 10))
+    with pytest.raises(OrderflowError) as raised:
+        service.add_item(checkout.id, "no-such-item", quantity=1)
+    assert getattr(raised.value, "token", None) != bad
+    assert store.load(checkout.id).token == checkout.token
