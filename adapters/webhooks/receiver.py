@@ -3,9 +3,10 @@
 Centra's webhook events carry a type and an id, not the object (``{"events": [{"type":
 "order", "action": "update", "id": 2735}]}``): the receiver finds the checkout of each order
 (or selection) in the store and asks Centra itself, through the same claim and marker as the
-shopper's return: a checkout still waiting for its order is reconciled, a paid one has its
-order read again (a Hold cleared, the payment confirmed). An event about an order no stored
-checkout knows is ignored: it is another channel's order.
+shopper's return: a checkout still waiting for its order (or cancelled: a provider can
+complete a payment the shopper left) is reconciled, a paid one has its order read again (a
+Hold cleared, the payment confirmed). An event about an order no stored checkout knows is
+ignored: it is another channel's order.
 
 ``asgi_app(receiver)`` serves a receiver as a plain ASGI app to mount in a service: it answers
 200 once every event was handled, 401 for a rejected signature (Centra does not retry those
@@ -138,7 +139,7 @@ class WebhookReceiver:
             for checkout in _checkouts(self.service.store, event):
                 if checkout.state is State.PAID:
                     moved.append(self.service.refresh_order(checkout.id))
-                elif checkout.state is not State.CANCELLED:
+                else:  # cancelled too: an order Centra made is kept wherever it lands
                     moved.append(self.service.reconcile(checkout.id))
         return moved
 
@@ -179,7 +180,7 @@ class AsyncWebhookReceiver:
             for checkout in _unique(found, event):
                 if checkout.state is State.PAID:
                     moved.append(await self.service.refresh_order(checkout.id))
-                elif checkout.state is not State.CANCELLED:
+                else:  # cancelled too: an order Centra made is kept wherever it lands
                     moved.append(await self.service.reconcile(checkout.id))
         return moved
 

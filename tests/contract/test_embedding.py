@@ -33,7 +33,7 @@ from orderflow.adapters.stores import AsyncPostgresStore, PostgresStore
 from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.adapters.stores.sqlite import SQLiteStore
 from orderflow.adapters.webhooks import WebhookReceiver, asgi_app, sign
-from orderflow.calls import CallKind
+from orderflow.calls import CallKind, PaymentResult
 from orderflow.errors import OutcomeUnknown, StoreError
 from orderflow.flow import Event, State
 from orderflow.service import AsyncCheckoutService, CheckoutService
@@ -234,6 +234,32 @@ def test_a_webhook_for_a_lost_payment_settles_its_checkout_to_the_order(
     settled = service.get(checkout.id)
     assert settled.state is State.PAID and settled.order == order
     assert fake.calls[CallKind.PAYMENT_RESULT] == 1
+
+
+def test_a_webhook_for_the_order_of_a_cancelled_checkout_stores_the_order(
+    shop: tuple[FakeCentra, MemoryStore, CheckoutService],
+) -> None:
+    fake, _store, service = shop
+    checkout = service.open()
+    service.add_item(checkout.id, SEED_ITEM, 1)
+    service.confirm(checkout.id, seed_details())
+    service.start_payment(checkout.id)
+    service.fail_payment(checkout.id)
+    assert service.cancel(checkout.id).state is State.CANCELLED
+    # The provider completes the payment the shopper left: Centra makes the order anyway.
+    assert checkout.selection_id is not None
+    fake.send(PaymentResult(checkout.selection_id, SEED_PAYMENT_FIELDS))
+    order = fake.orders[checkout.selection_id]["order"]
+
+    event = {"type": "order", "action": "insert", "id": int(order)}
+    answer = _post(
+        asgi_app(WebhookReceiver(service, SECRET)),
+        *webhook({**event, "selection": checkout.selection_id}),
+    )
+
+    assert answer.status_code == 200 and answer.json() == {"settled": [checkout.id]}
+    settled = service.get(checkout.id)
+    assert settled.state is State.PAID and settled.order == order
 
 
 def test_a_webhook_for_a_paid_order_reads_it_again_and_records_only_a_change(
