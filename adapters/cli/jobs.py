@@ -1,7 +1,8 @@
 """``orderflow checkouts``: the jobs a service runs from cron, over its store.
 
 ``list`` shows stored checkouts; ``reconcile`` asks Centra about every checkout whose payment
-outcome is unknown and that has waited long enough; ``expire`` cancels checkouts abandoned
+outcome is unknown and that has waited long enough (with ``--pending``, also those the shopper
+left in ``payment_pending``); ``expire`` cancels checkouts abandoned
 before paying. Each prints a line per checkout it acted on and a summary, and exits 1 when any
 checkout failed (the others are still done).
 """
@@ -103,6 +104,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="AGE",
         help="only checkouts not updated for AGE (default 5m: calls in flight finish first)",
     )
+    reconcile.add_argument(
+        "--pending",
+        action="store_true",
+        help="also checkouts left in payment_pending for AGE: a provider can complete a payment "
+        "the shopper never came back from, and only Centra knows",
+    )
     reconcile.add_argument("--limit", type=int, default=500, help="at most this many per run")
     reconcile.set_defaults(run=run_reconcile)
 
@@ -165,7 +172,15 @@ def run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
         service = CheckoutService(transport=transport, store=store)
         before = SystemClock().now() - args.older_than
         found = _find(store, outcome_unknown=True, updated_before=before, limit=args.limit)
-        return _each(found, service.reconcile, "reconciled", out)
+        if args.pending:
+            found += _find(
+                store,
+                state=State.PAYMENT_PENDING,
+                outcome_unknown=False,
+                updated_before=before,
+                limit=args.limit,
+            )
+        return _each(found[: args.limit], service.reconcile, "reconciled", out)
 
 
 def run_expire(args: argparse.Namespace, out: TextIO) -> int:

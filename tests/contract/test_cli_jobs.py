@@ -23,7 +23,7 @@ from orderflow.adapters.fake.seed import SEED_ITEM, SEED_PAYMENT_FIELDS, seed_de
 from orderflow.adapters.fake.server import FakeServer
 from orderflow.adapters.shop_api.client import ShopApiClient
 from orderflow.adapters.stores.sqlite import SQLiteStore
-from orderflow.calls import CallKind
+from orderflow.calls import CallKind, PaymentResult
 from orderflow.errors import OutcomeUnknown
 from orderflow.service import CheckoutService
 
@@ -112,6 +112,27 @@ def test_reconcile_settles_the_lost_payment_to_its_one_order(shop: Shop) -> None
     assert settled.outcome_unknown is None
     assert settled.order == shop.fake.orders[settled.selection_id or ""]["order"]
     assert shop.fake.calls[CallKind.PAYMENT_RESULT] == 2  # once each; the job only asked
+
+
+def test_reconcile_pending_finds_the_order_a_provider_completed_after_the_shopper_left(
+    shop: Shop,
+) -> None:
+    with SQLiteStore(shop.db) as store:
+        service = CheckoutService(transport=shop.fake, store=store)
+        left = service.start_payment(shop.ids["confirmed"])  # the shopper never comes back
+    assert left.selection_id is not None
+    shop.fake.send(PaymentResult(left.selection_id, SEED_PAYMENT_FIELDS))  # the provider did
+    job = ("checkouts", "reconcile", "--sqlite", str(shop.db), "--base-url", shop.base_url)
+
+    without = orderflow(*job, "--older-than", "0s")
+    assert f"{left.id}:" not in without.stdout  # only the unsettled one, unless asked
+
+    done = orderflow(*job, "--older-than", "0s", "--pending")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{left.id}: payment_pending -> paid (order" in done.stdout
+    with SQLiteStore(shop.db) as store:
+        assert store.load(left.id).order == shop.fake.orders[left.selection_id]["order"]
 
 
 def test_reconcile_exits_1_when_centra_cannot_say(shop: Shop) -> None:
