@@ -205,7 +205,9 @@ class GateStore(Store, Protocol):
         version is ``expected_version`` and, when the store remembers the stored state of that
         version (the one ``recent`` or ``load`` gave), it is that very state. Otherwise it saves
         nothing (``saved`` is ``None``, no ``ConcurrencyConflict``) and the claim taken stays
-        taken. Raises ``StoreError`` when the database fails, and then takes nothing.
+        taken. It never creates a checkout: at ``expected_version`` 0 it saves nothing (a
+        claim guards a stored checkout). Raises ``StoreError`` when the database fails, and
+        then takes nothing.
         """
         ...
 

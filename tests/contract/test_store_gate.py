@@ -159,6 +159,15 @@ def test_save_and_release_at_version_zero_creates_the_checkout_as_save_does(
     assert store.acquire_claim("co-1", "bob", NOW, LEASE).owner == "bob"
 
 
+def test_claim_and_save_never_creates_a_checkout(store: GateStore) -> None:
+    # A claim guards a stored checkout: at version 0 nothing is saved, and the claim is taken.
+    claimed = store.claim_and_save(new_checkout(), 0, "alice", NOW, LEASE)
+
+    assert claimed.saved is None and claimed.claim.owner == "alice"
+    with pytest.raises(CheckoutNotFound):
+        store.load("co-1")
+
+
 def test_save_and_release_at_version_zero_of_an_existing_id_conflicts_and_keeps_the_claim(
     store: GateStore,
 ) -> None:
