@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import attrs
 
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.seed import SEED_ITEM, seed_details
+from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.calls import Call, CallKind
+from orderflow.checkout import Checkout
+from orderflow.clock import ManualClock
+from orderflow.commands import ServiceSettings
 from orderflow.errors import OutcomeUnknown
 from orderflow.ports import Transport
+from orderflow.service import CheckoutService
 
 A = TypeVar("A")
 
@@ -89,3 +97,32 @@ class AwaitedStore:
             return method(*args, **kwargs)
 
         return awaited
+
+
+GATE_SETTINGS = ServiceSettings(claim_wait=timedelta(seconds=2), claim_poll=0.5)
+"""A short claim wait for the money-gate tests (the lease is the default)."""
+
+
+@attrs.define
+class Shop:
+    """A fake Centra, a store and a manual clock, and services over them whose calls can be
+    scripted per kind (``Script``): the money-gate tests' world."""
+
+    fake: FakeCentra
+    store: MemoryStore
+    clock: ManualClock
+
+    def service(self, **script: list[Scripted]) -> CheckoutService:
+        transport = Script(self.fake, {CallKind(kind): steps for kind, steps in script.items()})
+        return CheckoutService(
+            transport=transport, store=self.store, clock=self.clock, settings=GATE_SETTINGS
+        )
+
+    def confirmed(self, method: str = "klarna-playground") -> Checkout:
+        service = self.service()
+        checkout = service.open()
+        service.add_item(checkout.id, SEED_ITEM, 1)
+        return service.confirm(checkout.id, attrs.evolve(seed_details(), payment_method=method))
+
+    def pending(self) -> Checkout:
+        return self.service().start_payment(self.confirmed().id)

@@ -21,7 +21,7 @@ from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.calls import Call, CallKind
 from orderflow.checkout import Checkout
 from orderflow.clock import ManualClock
-from orderflow.commands import ServiceSettings, takes_gate_steps
+from orderflow.commands import takes_gate_steps
 from orderflow.errors import (
     AuthenticationFailed,
     CentraError,
@@ -38,31 +38,9 @@ from orderflow.payment import FailedAction, RedirectAction, SuccessAction
 from orderflow.ports import IdempotencyRecord
 from orderflow.receipt import Receipt
 from orderflow.service import CheckoutService
-from tests.support import LosesAnswers, Script, Scripted
+from tests.support import GATE_SETTINGS, LosesAnswers, Script, Scripted, Shop
 
-SETTINGS = ServiceSettings(claim_wait=timedelta(seconds=2), claim_poll=0.5)
-
-
-@attrs.define
-class Shop:
-    fake: FakeCentra
-    store: MemoryStore
-    clock: ManualClock
-
-    def service(self, **script: list[Scripted]) -> CheckoutService:
-        transport = Script(self.fake, {CallKind(kind): steps for kind, steps in script.items()})
-        return CheckoutService(
-            transport=transport, store=self.store, clock=self.clock, settings=SETTINGS
-        )
-
-    def confirmed(self, method: str = "klarna-playground") -> Checkout:
-        service = self.service()
-        checkout = service.open()
-        service.add_item(checkout.id, SEED_ITEM, 1)
-        return service.confirm(checkout.id, attrs.evolve(seed_details(), payment_method=method))
-
-    def pending(self) -> Checkout:
-        return self.service().start_payment(self.confirmed().id)
+SETTINGS = GATE_SETTINGS
 
 
 @pytest.fixture

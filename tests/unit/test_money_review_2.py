@@ -20,9 +20,10 @@ from orderflow.errors import CentraUnavailable, ClaimTimeout, OutcomeUnknown, St
 from orderflow.flow import State
 from orderflow.payment import FailedAction, RedirectAction
 from orderflow.service import CheckoutService
-from tests.support import Script, Scripted
+from tests import support
+from tests.support import GATE_SETTINGS, Script, Scripted
 
-SETTINGS = ServiceSettings(claim_wait=timedelta(seconds=2), claim_poll=0.5)
+SETTINGS = GATE_SETTINGS
 DECLINED_FIELDS = {"centraPaymentMethod": "x"}  # the fake declines these
 
 
@@ -38,23 +39,8 @@ class CrashesBeforeTheResult(MemoryStore):
         return super().complete(key, owner, result)
 
 
-@attrs.define
-class Shop:
-    fake: FakeCentra
-    store: CrashesBeforeTheResult
-    clock: ManualClock
-
-    def service(self, **script: list[Scripted]) -> CheckoutService:
-        transport = Script(self.fake, {CallKind(kind): steps for kind, steps in script.items()})
-        return CheckoutService(
-            transport=transport, store=self.store, clock=self.clock, settings=SETTINGS
-        )
-
-    def confirmed(self, method: str = "klarna-playground") -> Checkout:
-        service = self.service()
-        checkout = service.open()
-        service.add_item(checkout.id, SEED_ITEM, 1)
-        return service.confirm(checkout.id, attrs.evolve(seed_details(), payment_method=method))
+class Shop(support.Shop):
+    """The money-gate tests' world, with a checkout declined once."""
 
     def declined(self) -> Checkout:
         service = self.service()
