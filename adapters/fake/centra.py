@@ -215,6 +215,14 @@ class FakeCentra(CentraState):
             return answer if replaced is None else Answer.of(replaced)
         return answer
 
+    def selection_answer(self, selection: str) -> dict[str, Any] | None:
+        """The Shop API answer of ``selection`` as it is now, without a request: not counted,
+        never faulted (what the other dialects show beside their errors: the last valid
+        state). ``None`` for a selection the fake does not have."""
+        with self._lock:
+            cart = self._selections.get(selection)
+            return None if cart is None else self._selection_answer(cart)
+
     def serve_checkout_api(
         self,
         method: str,

@@ -71,10 +71,7 @@ def snapshot(fake: FakeCentra, selection: str) -> dict[str, Any] | None:
     """The Shop API answer of ``selection`` as it is now, without a request (not counted, never
     faulted): what a payload shows next to its user errors, the last valid state. ``None`` for
     a selection the fake does not have."""
-    # The fake has no public uncounted read; its own lock and renderer, as its handlers use them.
-    with fake._lock:
-        cart = fake._selections.get(selection)
-        return None if cart is None else fake._selection_answer(cart)
+    return fake.selection_answer(selection)
 
 
 class Shopper:
