@@ -44,6 +44,7 @@ class Body:
         self._kept = bytearray()
         self._inflater: zlib._Decompress | None = None
         self._fresh = True  # deflate: zlib-wrapped or raw is known after the first chunk
+        self._padding = False  # only zero bytes may follow: the end was followed by padding
         if self.coding is not None:
             wbits = _CODINGS[self.coding]
             self._inflater = zlib.decompressobj(wbits if wbits is not None else zlib.MAX_WBITS)
@@ -58,6 +59,9 @@ class Body:
             return
         data = chunk
         while data:
+            if self._inflater.eof:
+                data = self._after_end(data)
+                continue
             room = self.max_decoded - len(self._kept)
             try:
                 piece = self._inflater.decompress(data, room + 1)  # never 0: that is unbounded
@@ -70,9 +74,22 @@ class Body:
                 raise BrokenBody(f"the {self.coding} stream is broken ({broken})") from None
             self._fresh = False
             self._keep(piece)
-            if self._inflater.eof:
-                return  # anything after the end of the stream is not the answer
-            data = self._inflater.unconsumed_tail
+            inflater = self._inflater
+            data = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+
+    def _after_end(self, data: bytes) -> bytes:
+        """What follows the end of a stream: the next gzip member (returned, to inflate), or
+        zero padding (ignored, as gzip does). Raises ``BrokenBody`` for anything else: those
+        bytes are part of the body too, and no reading of it would leave them out."""
+        if not self._padding and self.coding != "deflate" and data[0] != 0:
+            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # RFC 1952: members follow
+            return data
+        if data.strip(b"\0"):
+            raise BrokenBody(
+                f"the {self.coding} stream is followed by bytes that are not part of it"
+            )
+        self._padding = True
+        return b""
 
     def finish(self) -> bytes:
         """The whole decoded body. Raises ``BrokenBody`` for a compressed stream cut short."""
