@@ -94,6 +94,36 @@ def seed_exchanges(client: httpx.Client) -> list[Any]:
     return answers
 
 
+@cache
+def seed_answers() -> tuple[tuple[int, tuple[tuple[bytes, bytes], ...], bytes], ...]:
+    """The seed's five answers as the fake sent them over HTTP: status, raw headers, body."""
+    handler = fake_handler(FakeCentra.seeded())
+    answers = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        response = handler(request)
+        answers.append((response.status_code, tuple(response.headers.raw), response.content))
+        return response
+
+    with httpx.Client(
+        transport=httpx.MockTransport(recording), base_url=BASE_URL, headers=HEADERS
+    ) as client:
+        seed_exchanges(client)
+    return tuple(answers)
+
+
+class HandBack(httpx.BaseTransport):
+    """A transport handing back ``answers`` in order and doing nothing else (no matching, no
+    cassette, no check of the request): the least any replay through httpx can do."""
+
+    def __init__(self, answers: tuple[tuple[int, tuple[tuple[bytes, bytes], ...], bytes], ...]):
+        self._answers = iter(answers)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        status, headers, content = next(self._answers)
+        return httpx.Response(status, headers=headers, content=content)
+
+
 def fake_handler(fake: FakeCentra) -> Callable[[httpx.Request], httpx.Response]:
     """An ``httpx.MockTransport`` handler answering with ``fake.serve_shop_api`` (no network)."""
 

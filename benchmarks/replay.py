@@ -8,6 +8,12 @@ the target) and its default (``yaml``, for reference).
 
 Both cassettes are recorded once at setup, with no network: ours by ``ReplayTransport`` (mode
 ``all``) around an ``httpx.MockTransport`` serving ``FakeCentra.serve_shop_api``.
+
+A reference row measures the ceiling of any replay that goes through httpx, as ours does (an
+httpx transport under the same client; DESIGN.md) and VCR.py does (it patches httpx's send):
+per test a bare ``httpx.Client`` over a transport that hands back the five recorded answers
+and does nothing else, each answer decoded with ``json``, against VCR.py (json). No replay, of
+any design, can beat VCR.py by more than that ratio while httpx sends its requests.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import httpx
 from benchmarks import _vcr
 from benchmarks._harness import Row, Settings, compare, failed, missing_peer, ours_alone
 from benchmarks._seed import paid_ok
-from benchmarks._wire import fake_handler
+from benchmarks._wire import BASE_URL, HEADERS, HandBack, fake_handler, seed_answers, seed_exchanges
 from benchmarks.seed_flow import vcr_answers_ok
 from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.adapters.fake.seed import run_seed_flow
@@ -33,6 +39,7 @@ from orderflow.service import CheckoutService
 
 CASE = "replay"
 MEASURED = "seed flow open→paid replayed per test"
+CEILING = "ceiling of any replay through httpx: bare httpx.Client, answers handed back"
 _PEERS = {
     "json": ("VCR.py 9 + httpx, json serializer (its fastest)", 8.0),
     "yaml": ("VCR.py 9 + httpx, yaml serializer (its default)", None),
@@ -61,6 +68,18 @@ def _ours(path: Path) -> Callable[[], Checkout]:
     return one_test
 
 
+def _ceiling() -> Callable[[], list[object]]:
+    answers = seed_answers()
+
+    def one_test() -> list[object]:
+        with httpx.Client(
+            transport=HandBack(answers), base_url=BASE_URL, headers=HEADERS
+        ) as client:
+            return seed_exchanges(client)
+
+    return one_test
+
+
 def run(settings: Settings) -> list[Row]:
     """Ours (``ReplayTransport``) against VCR.py with each of its serializers."""
     rows = []
@@ -82,4 +101,15 @@ def run(settings: Settings) -> list[Row]:
                 rows.append(failed(row, found))
                 continue
             rows.append(row.record(compare(ours, theirs, settings), 1000))
+            if serializer == "json":
+                rows.append(_ceiling_row(peer, theirs, settings))
     return rows
+
+
+def _ceiling_row(peer: str, theirs: Callable[[], object], settings: Settings) -> Row:
+    row = Row(CASE, CEILING, peer, "µs", "faster", None)
+    ceiling = _ceiling()
+    found = vcr_answers_ok(ceiling())
+    if found:
+        return failed(row, found)
+    return row.record(compare(ceiling, theirs, settings), 1000)
