@@ -105,14 +105,20 @@ class Store(Protocol):
         order: str | None = None,
         selection: str | None = None,
         limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[Checkout]:
         """Stored checkouts matching every filter given, least recently updated first.
 
-        ``state``: in that state (a ``State`` or its value); ``outcome_unknown``: with (True)
-        or without (False) an unsettled payment call; ``updated_before``: last saved before
-        that time; ``order``: whose receipt is that Centra order; ``selection``: of that Centra
-        selection; at most ``limit`` (1 to 10,000). Raises ``ValueError`` for an unknown state
-        or a limit out of range.
+        The order is by ``(updated_at, id)``, ids compared by code point (as Python compares
+        text) in every store. ``state``: in that state (a ``State`` or its value);
+        ``outcome_unknown``: with (True) or without (False) an unsettled payment call;
+        ``updated_before``: last saved before that time; ``order``: whose receipt is that
+        Centra order; ``selection``: of that Centra selection; ``after``: ordered after that
+        ``(updated_at, id)``, so a caller pages on from the last checkout found
+        (``after=(last.updated_at, last.id)``), and one saved meanwhile moves to the end
+        (found again unless ``updated_before`` leaves it out); at most ``limit`` (1 to
+        10,000). Raises ``ValueError`` for an unknown state, a limit out of range, a naive
+        ``updated_before``, or an ``after`` that is not a timezone-aware ``(datetime, str)``.
         """
         ...
 
@@ -239,6 +245,7 @@ class AsyncStore(Protocol):
         order: str | None = None,
         selection: str | None = None,
         limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[Checkout]:
         """See ``Store.find``."""
         ...

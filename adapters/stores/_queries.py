@@ -169,6 +169,10 @@ class Queries:
         if filters.selection is not None:
             where.append(sql.find_selection)
             params["selection"] = filters.selection
+        if filters.after is not None:
+            where.append(sql.find_after)
+            params["after_at"] = self._at(filters.after[0])
+            params["after_id"] = filters.after[1]
         condition = f"WHERE {' AND '.join(where)}" if where else ""
         text = " ".join(filter(None, [sql.find, condition, sql.find_sorted]))
 
@@ -383,9 +387,11 @@ class SQLStore:
         order: str | None = None,
         selection: str | None = None,
         limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[Checkout]:
         """Stored checkouts matching every filter given, least recently updated first (see
-        ``Store.find``). Raises ``ValueError`` for an unknown state or a limit out of range."""
+        ``Store.find``). Raises ``ValueError`` for an unknown state, a limit out of range,
+        a naive time or a malformed ``after``."""
         filters = Filters.of(
             state=state,
             outcome_unknown=outcome_unknown,
@@ -393,6 +399,7 @@ class SQLStore:
             order=order,
             selection=selection,
             limit=limit,
+            after=after,
         )
         return self._run(self._queries.find(filters))
 

@@ -72,6 +72,7 @@ class Filters:
     order: str | None = None
     selection: str | None = None
     limit: int = 100
+    after: tuple[datetime, str] | None = None
 
     @classmethod
     def of(
@@ -83,9 +84,11 @@ class Filters:
         order: str | None,
         selection: str | None,
         limit: int,
+        after: tuple[datetime, str] | None,
     ) -> Filters:
         """The filters ``find`` was given. Raises ``ValueError`` for an unknown state, a limit
-        out of range or a naive ``updated_before``."""
+        out of range, a naive ``updated_before`` or an ``after`` that is not an aware
+        ``(updated_at, id)``."""
         if state is not None and not isinstance(state, State):
             try:
                 state = State(state)
@@ -96,7 +99,9 @@ class Filters:
             raise ValueError(f"limit must be an integer from 1 to {MOST_FOUND}, not {limit!r}")
         if updated_before is not None:
             aware(updated_before)
-        return cls(state, outcome_unknown, updated_before, order, selection, limit)
+        if after is not None:
+            after = _position(after)
+        return cls(state, outcome_unknown, updated_before, order, selection, limit, after)
 
     def match(self, checkout: Checkout) -> bool:
         """Whether ``checkout`` is one ``find`` looks for (the memory store's filter)."""
@@ -107,7 +112,25 @@ class Filters:
             and (self.updated_before is None or checkout.updated_at < self.updated_before)
             and (self.order is None or checkout.order == self.order)
             and (self.selection is None or checkout.selection_id == self.selection)
+            and (self.after is None or (checkout.updated_at, checkout.id) > self.after)
         )
+
+
+def _position(after: object) -> tuple[datetime, str]:
+    """``after``, checked as ``find`` takes it. Raises ``ValueError`` naming ``after``."""
+    if (
+        not isinstance(after, tuple)
+        or len(after) != 2
+        or not isinstance(after[0], datetime)
+        or not isinstance(after[1], str)
+    ):
+        raise ValueError(
+            f"after must be a checkout's (updated_at, id): a datetime and a str, not {after!r}"
+        )
+    moment, checkout_id = after
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"after needs a timezone-aware updated_at, got {moment!r}")
+    return moment, checkout_id
 
 
 class DecodedCheckouts:
@@ -200,6 +223,7 @@ class AsyncFacade:
         order: str | None = None,
         selection: str | None = None,
         limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[Checkout]:
         """See ``Store.find``."""
         return await self._call(
@@ -210,6 +234,7 @@ class AsyncFacade:
                 order=order,
                 selection=selection,
                 limit=limit,
+                after=after,
             )
         )
 

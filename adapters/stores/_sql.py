@@ -179,6 +179,7 @@ class Statements:
     find_before: str
     find_order_number: str
     find_selection: str
+    find_after: str
     find_sorted: str
     claim: str
     read_claim: str
@@ -261,6 +262,10 @@ _TEMPLATES = Statements(
     find_before="updated_at < %(before)s",
     find_order_number="order_number = %(order)s",
     find_selection="selection_id = %(selection)s",
+    # After a position in ``find_sorted``'s order; the ``>=`` lets an index on ``updated_at``
+    # start at the position rather than filter everything before it.
+    find_after="updated_at >= %(after_at)s AND (updated_at > %(after_at)s"
+    " OR id{by_code_point} > %(after_id)s)",
     find_sorted="ORDER BY updated_at, id{by_code_point} LIMIT %(limit)s",
     claim=_CLAIM,
     read_claim="SELECT owner, expires_at FROM {claims} WHERE checkout_id = %(id)s",

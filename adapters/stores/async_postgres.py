@@ -111,6 +111,7 @@ class AsyncPostgresStore:
         order: str | None = None,
         selection: str | None = None,
         limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[Checkout]:
         """See ``Store.find``."""
         filters = Filters.of(
@@ -120,6 +121,7 @@ class AsyncPostgresStore:
             order=order,
             selection=selection,
             limit=limit,
+            after=after,
         )
         return await self._run(self._queries.find(filters))
 

@@ -64,9 +64,11 @@ class MemoryStore:
         order: str | None = None,
         selection: str | None = None,
         limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[Checkout]:
         """Stored checkouts matching every filter given, least recently updated first (see
-        ``Store.find``). Raises ``ValueError`` for an unknown state or a limit out of range."""
+        ``Store.find``). Raises ``ValueError`` for an unknown state, a limit out of range,
+        a naive time or a malformed ``after``."""
         filters = Filters.of(
             state=state,
             outcome_unknown=outcome_unknown,
@@ -74,6 +76,7 @@ class MemoryStore:
             order=order,
             selection=selection,
             limit=limit,
+            after=after,
         )
         with self._lock:
             found = [checkout for checkout in self._checkouts.values() if filters.match(checkout)]

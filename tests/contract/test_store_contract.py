@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -280,6 +280,86 @@ def test_find_returns_at_most_limit_checkouts_the_least_recently_updated(store: 
     assert len(store.find(limit=10_000)) == 6
 
 
+def a_crowd(store: Store) -> list[str]:
+    """``a_shop`` and five more saved at one moment (minute 3, with ``pending``), told apart
+    only by their ids; every id, in ``find``'s order."""
+    a_shop(store)
+    for name in ("a", "B", "_z", "Z", "\u00e4"):
+        stored(store, name, 3, State.CONFIRMED)
+    tied = sorted(["a", "B", "_z", "Z", "\u00e4", "pending"])  # by code point: B Z _z a ...
+    return ["cancelled", "open", "confirmed-unknown", *tied, "pending-unknown", "paid"]
+
+
+def test_find_after_pages_through_every_checkout_once_in_updated_at_then_id_order(
+    store: Store,
+) -> None:
+    expected = a_crowd(store)
+    paged: list[str] = []
+    after = None
+    while page := store.find(limit=2, after=after):
+        paged += ids(page)
+        after = (page[-1].updated_at, page[-1].id)
+
+    assert paged == expected
+    assert ids(store.find(limit=10_000)) == expected
+
+
+def test_find_after_a_tie_returns_the_ids_after_it_then_the_later_checkouts(store: Store) -> None:
+    expected = a_crowd(store)
+    at = NOW + timedelta(minutes=3)
+
+    assert ids(store.find(after=(at, "Z"))) == expected[expected.index("Z") + 1 :]
+    assert ids(store.find(after=(at, "Y"))) == expected[expected.index("Z") :]  # not stored
+    assert ids(store.find(after=(at, "\uffff"))) == ["pending-unknown", "paid"]
+    assert ids(store.find(after=(at, ""))) == expected[3:]
+    assert ids(store.find(after=(NOW - timedelta(days=1), "zzz"))) == expected
+    assert store.find(after=(NOW + timedelta(minutes=5), "paid")) == []
+
+
+def test_find_after_is_the_same_moment_in_any_timezone(store: Store) -> None:
+    a_crowd(store)
+    utc = NOW + timedelta(minutes=3)
+    stockholm = utc.astimezone(timezone(timedelta(hours=1)))
+
+    assert ids(store.find(after=(stockholm, "a"))) == ids(store.find(after=(utc, "a")))
+    assert ids(store.find(after=(stockholm, "a"), limit=1)) == ["pending"]
+
+
+def test_find_after_combines_with_every_other_filter(store: Store) -> None:
+    a_crowd(store)
+    at = NOW + timedelta(minutes=3)
+
+    assert ids(store.find(state=State.CONFIRMED, after=(at, "_z"))) == ["a", "\u00e4"]
+    assert ids(store.find(outcome_unknown=False, after=(at, "_z"), limit=2)) == ["a", "pending"]
+    assert ids(store.find(outcome_unknown=True, after=(NOW, ""))) == [
+        "confirmed-unknown",
+        "pending-unknown",
+    ]
+    before = NOW + timedelta(minutes=4)
+    assert ids(store.find(updated_before=before, after=(at, "a"))) == ["pending", "\u00e4"]
+    assert ids(store.find(selection="sel-3", after=(at, "a"))) == ["pending"]
+    assert store.find(selection="sel-3", after=(at, "pending")) == []
+    assert ids(store.find(order="1005", after=(at, "pending"))) == ["paid"]
+
+
+def test_paging_with_a_fixed_updated_before_ends_while_every_checkout_found_is_saved(
+    store: Store,
+) -> None:
+    # As the cron jobs walk: each checkout found is saved (moved to now) before the next page.
+    expected = a_crowd(store)
+    now = NOW + timedelta(minutes=10)
+    seen: list[str] = []
+    after = None
+    while page := store.find(updated_before=now, limit=3, after=after):
+        for checkout in page:
+            seen.append(checkout.id)
+            store.save(attrs.evolve(checkout, updated_at=now), checkout.version)
+        after = (page[-1].updated_at, page[-1].id)
+
+    assert seen == expected
+    assert store.find(updated_before=now) == []
+
+
 def test_find_sees_the_latest_save_of_each_checkout(store: Store) -> None:
     first = stored(store, "co-1", 0, State.CONFIRMED, outcome_unknown=CallKind.START_PAYMENT)
     paid = attrs.evolve(
@@ -319,6 +399,28 @@ def test_find_on_an_empty_store_finds_nothing(store: Store) -> None:
 def test_find_refuses_bad_filters_with_value_error(store: Store, filters: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         store.find(**filters)
+
+
+BAD_AFTER: dict[str, object] = {
+    "naive": (datetime(2026, 1, 1), "co-1"),
+    "a-datetime-alone": NOW,
+    "an-id-alone": "co-1",
+    "swapped": ("co-1", NOW),
+    "id-not-text": (NOW, 7),
+    "three": (NOW, "co-1", "co-2"),
+    "a-list": [NOW, "co-1"],
+    "a-date": (NOW.date(), "co-1"),
+}
+
+
+@pytest.mark.parametrize("after", BAD_AFTER.values(), ids=BAD_AFTER.keys())
+def test_find_refuses_an_after_that_is_no_aware_position_with_value_error_naming_it(
+    store: Store, after: object
+) -> None:
+    stored(store, "co-1", 0)
+
+    with pytest.raises(ValueError, match=r"^after "):
+        store.find(after=after)  # type: ignore[arg-type]
 
 
 # --- claims -----------------------------------------------------------------------------------
@@ -424,6 +526,9 @@ UNHOLDABLE: dict[str, Callable[[Store], object]] = {
     "reserve-huge-attempt": lambda s: s.reserve(attrs.evolve(reservation(), attempt=2**70), NOW),
     "complete-surrogate": lambda s: s.complete("key-1", "alice", "\ud800"),
     "find-selection-nul": lambda s: s.find(selection="sel-\x00"),
+    "find-after-nul": lambda s: s.find(after=(NOW, "co-\x00")),
+    "find-after-surrogate": lambda s: s.find(after=(NOW, "co-\ud800")),
+    "find-after-year-1": lambda s: s.find(after=(datetime.min.replace(tzinfo=UTC), "co-1")),
 }
 
 

@@ -267,7 +267,7 @@ def test_numbers_and_text_jsonb_would_change_are_kept_as_saved(sql_home: StoreHo
     assert read.payment_fields["big"] == 2.448889286199823e16
 
 
-def test_find_orders_checkouts_saved_at_the_same_moment_by_id_as_memory_does_under_any_collation(
+def test_find_orders_and_pages_checkouts_saved_at_one_moment_by_id_as_memory_does_in_any_collation(
     sql_home: StoreHome,
 ) -> None:
     # MemoryStore sorts ties by id as Python compares text (by code point); a PostgreSQL
@@ -283,3 +283,8 @@ def test_find_orders_checkouts_saved_at_the_same_moment_by_id_as_memory_does_und
         store.save(new_checkout(name), 0)
 
     assert ids(store.find()) == sorted(names)
+    # ``after`` compares the ids as the order does, so paging one by one walks the same line.
+    paged = []
+    while page := store.find(limit=1, after=(NOW, paged[-1]) if paged else None):
+        paged += ids(page)
+    assert paged == sorted(names)
