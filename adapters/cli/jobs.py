@@ -4,18 +4,21 @@
 outcome is unknown and that has waited long enough (with ``--pending``, also those the shopper
 left in ``payment_pending``); ``expire`` cancels checkouts abandoned
 before paying. Each prints a line per checkout it acted on and a summary, and exits 1 when any
-checkout failed (the others are still done).
+checkout failed (the others are still done). The jobs read the store a page of ``--limit`` at
+a time, each page after the last one's (``Store.find``'s ``after``), so checkouts that keep
+failing, and so stay first in line, never hide the others.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from orderflow.adapters.cli.common import (
@@ -110,7 +113,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="also checkouts left in payment_pending for AGE: a provider can complete a payment "
         "the shopper never came back from, and only Centra knows",
     )
-    reconcile.add_argument("--limit", type=int, default=500, help="at most this many per run")
+    reconcile.add_argument(
+        "--limit",
+        type=int,
+        default=500,
+        help="checkouts read from the store at a time (default 500); every match is done",
+    )
     reconcile.set_defaults(run=run_reconcile)
 
     expire = jobs.add_parser(
@@ -127,7 +135,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="AGE",
         help="only checkouts not updated for AGE (e.g. 2h)",
     )
-    expire.add_argument("--limit", type=int, default=500, help="at most this many per run")
+    expire.add_argument(
+        "--limit",
+        type=int,
+        default=500,
+        help="checkouts read from the store at a time (default 500); every match is done",
+    )
     expire.set_defaults(run=run_expire)
 
 
@@ -171,16 +184,19 @@ def run_reconcile(args: argparse.Namespace, out: TextIO) -> int:
         transport = stack.enter_context(_shop_api(args.base_url))
         service = CheckoutService(transport=transport, store=store)
         before = SystemClock().now() - args.older_than
-        found = _find(store, outcome_unknown=True, updated_before=before, limit=args.limit)
+        found = _pages(store, args.limit, outcome_unknown=True, updated_before=before)
         if args.pending:
-            found += _find(
-                store,
-                state=State.PAYMENT_PENDING,
-                outcome_unknown=False,
-                updated_before=before,
-                limit=args.limit,
+            found = itertools.chain(
+                found,
+                _pages(
+                    store,
+                    args.limit,
+                    state=State.PAYMENT_PENDING,
+                    outcome_unknown=False,
+                    updated_before=before,
+                ),
             )
-        return _each(found[: args.limit], service.reconcile, "reconciled", out)
+        return _each(found, service.reconcile, "reconciled", out)
 
 
 def run_expire(args: argparse.Namespace, out: TextIO) -> int:
@@ -188,14 +204,11 @@ def run_expire(args: argparse.Namespace, out: TextIO) -> int:
     with open_store(args) as store:
         service = CheckoutService(transport=_NoCentra(), store=store)
         before = SystemClock().now() - args.older_than
-        found = [
-            checkout
+        found = itertools.chain.from_iterable(
+            _pages(store, args.limit, state=state, outcome_unknown=False, updated_before=before)
             for state in ABANDONABLE
-            for checkout in _find(
-                store, state=state, outcome_unknown=False, updated_before=before, limit=args.limit
-            )
-        ]
-        return _each(found[: args.limit], service.expire, "expired", out)
+        )
+        return _each(found, service.expire, "expired", out)
 
 
 def _find(store: Store, **filters: Any) -> list[Checkout]:
@@ -205,8 +218,22 @@ def _find(store: Store, **filters: Any) -> list[Checkout]:
         raise UserError(str(error)) from None
 
 
-def _each(found: list[Checkout], act: Callable[[str], Checkout], verb: str, out: TextIO) -> int:
-    failed = 0
+def _pages(store: Store, limit: int, **filters: Any) -> Iterator[Checkout]:
+    """Every checkout ``filters`` find, read ``limit`` at a time: each page starts after the
+    last checkout of the one before, whatever the job did to it. Only moving forward, a walk
+    ends even while checkouts are saved (one saved now moves past a job's ``updated_before``).
+    """
+    after: tuple[datetime, str] | None = None
+    while True:
+        page = _find(store, limit=limit, after=after, **filters)
+        yield from page
+        if len(page) < limit:
+            return
+        after = (page[-1].updated_at, page[-1].id)
+
+
+def _each(found: Iterable[Checkout], act: Callable[[str], Checkout], verb: str, out: TextIO) -> int:
+    done = failed = 0
     for checkout in found:
         try:
             after = act(checkout.id)
@@ -214,9 +241,10 @@ def _each(found: list[Checkout], act: Callable[[str], Checkout], verb: str, out:
             failed += 1
             print(f"{checkout.id}: failed: {' '.join(str(error).split())}", file=out)
             continue
+        done += 1
         order = f" (order {after.order})" if after.order else ""
         print(f"{checkout.id}: {checkout.state.value} -> {after.state.value}{order}", file=out)
-    print(f"{len(found) - failed} {verb}, {failed} failed", file=out)
+    print(f"{done} {verb}, {failed} failed", file=out)
     return EXIT_FAILED if failed else 0
 
 

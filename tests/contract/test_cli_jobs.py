@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -24,7 +25,9 @@ from orderflow.adapters.fake.server import FakeServer
 from orderflow.adapters.shop_api.client import ShopApiClient
 from orderflow.adapters.stores.sqlite import SQLiteStore
 from orderflow.calls import CallKind, PaymentResult
+from orderflow.checkout import Checkout
 from orderflow.errors import OutcomeUnknown
+from orderflow.flow import State
 from orderflow.service import CheckoutService
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,6 +153,37 @@ def test_reconcile_exits_1_when_centra_cannot_say(shop: Shop) -> None:
     assert f"{shop.ids['lost']}: failed:" in done.stdout and "0 reconciled, 1 failed" in done.stdout
 
 
+def test_reconcile_gets_past_more_failing_checkouts_than_its_limit(shop: Shop) -> None:
+    # Three checkouts Centra cannot answer about (their selections are gone), first in line:
+    # a failed reconcile saves nothing, so they stay first on every run.
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    with SQLiteStore(shop.db) as store:
+        for n in range(3):
+            store.save(
+                Checkout(
+                    id=f"co-gone-{n}",
+                    state=State.PAYMENT_PENDING,
+                    created_at=an_hour_ago,
+                    updated_at=an_hour_ago + timedelta(seconds=n),
+                    selection_id=f"sel-gone-{n}",
+                    outcome_unknown=CallKind.PAYMENT_RESULT,
+                ),
+                0,
+            )
+    gone = [f"co-gone-{n}" for n in range(3)]
+    job = ("checkouts", "reconcile", "--sqlite", str(shop.db), "--base-url", shop.base_url)
+
+    done = orderflow(*job, "--older-than", "0s", "--limit", "2")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert [line.split(":")[0] for line in done.stdout.splitlines()[:3]] == gone
+    assert f"{shop.ids['lost']}: payment_pending -> paid (order" in done.stdout
+    assert done.stdout.endswith("1 reconciled, 3 failed\n")
+    with SQLiteStore(shop.db) as store:
+        assert store.load(shop.ids["lost"]).outcome_unknown is None
+        assert [c.id for c in store.find(outcome_unknown=True)] == gone
+
+
 def test_reconcile_leaves_recent_checkouts_to_the_calls_in_flight(shop: Shop) -> None:
     done = orderflow(
         "checkouts", "reconcile", "--sqlite", str(shop.db), "--base-url", shop.base_url
@@ -157,8 +191,13 @@ def test_reconcile_leaves_recent_checkouts_to_the_calls_in_flight(shop: Shop) ->
     assert done.returncode == 0 and "0 reconciled, 0 failed" in done.stdout
 
 
-def test_expire_cancels_abandoned_checkouts_but_not_paid_or_unsettled_ones(shop: Shop) -> None:
-    done = orderflow("checkouts", "expire", "--sqlite", str(shop.db), "--older-than", "0s")
+@pytest.mark.parametrize("limit", ["500", "1"])
+def test_expire_cancels_abandoned_checkouts_but_not_paid_or_unsettled_ones(
+    shop: Shop, limit: str
+) -> None:
+    # With --limit 1, each of the two is on a page (and a state) of its own: both are done.
+    job = ("checkouts", "expire", "--sqlite", str(shop.db), "--older-than", "0s")
+    done = orderflow(*job, "--limit", limit)
     assert done.returncode == 0, done.stderr
     assert "2 expired, 0 failed" in done.stdout
     with SQLiteStore(shop.db) as store:
