@@ -29,6 +29,7 @@ from orderflow.adapters.fake.sessions import Sessions
 from orderflow.adapters.fake.state import HANDLERS, CentraState, Refused
 from orderflow.adapters.fake.stock import StockMode
 from orderflow.adapters.fake.webhooks import WebhookSender
+from orderflow.adapters.http import table
 from orderflow.adapters.shop_api import dialect
 from orderflow.calls import Call
 from orderflow.clock import SystemClock
@@ -295,11 +296,16 @@ class FakeCentra(CentraState):
         try:
             return request.decode(status, body)
         except CentraUnavailable as error:
-            retry_after = _seconds(answer.headers.get("Retry-After"))
+            headers = answer.headers
+            retry_after = table.retry_after(headers.get("Retry-After"), headers.get("Date"))
             if error.retry_after is not None or retry_after is None:
                 raise
             raise CentraUnavailable(
-                error.endpoint, error.reason, error.status, retry_after=retry_after
+                error.endpoint,
+                error.reason,
+                error.status,
+                retry_after=retry_after,
+                token=error.token,
             ) from None
 
 
@@ -308,9 +314,3 @@ def _unreadable(label: str, call: Call[Any], reason: str) -> OrderflowError:
     if call.moves_money:
         return OutcomeUnknown(label, reason)
     return PayloadError("answer", [FieldProblem("$", reason)], source=label)
-
-
-def _seconds(value: str | None) -> float | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    return float(value)

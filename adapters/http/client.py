@@ -234,14 +234,16 @@ Dialect = Callable[[Call[Any]], WireRequest[Any]]
 class HttpOptions(TypedDict, total=False):
     """The options both clients take (all keywords): bounds, retries and httpx's limits.
 
-    ``timeout``: an ``httpx.Timeout`` or seconds (``DEFAULT_TIMEOUT``); ``deadline``: seconds a
-    call may take in all (``DEFAULT_DEADLINE``); ``max_answer_bytes`` and
-    ``max_decoded_bytes``: an answer's size on the wire and after decompression;
-    ``retries`` (2) and ``backoff`` (0.1 s, doubled per attempt; ``Retry-After`` wins) for
-    reads; ``limits``: the connection pool's ``httpx.Limits`` (``DEFAULT_LIMITS``).
+    ``timeout``: an ``httpx.Timeout``, seconds, or ``None`` for none of httpx's own
+    (``DEFAULT_TIMEOUT``); ``deadline``: seconds a call may take in all
+    (``DEFAULT_DEADLINE``); ``max_answer_bytes`` and ``max_decoded_bytes``: an answer's size
+    on the wire and after decompression; ``retries`` (2) and ``backoff`` (0.1 s, doubled per
+    attempt; ``Retry-After`` wins) for reads; ``limits``: the connection pool's
+    ``httpx.Limits`` (``DEFAULT_LIMITS``). A value of the wrong type raises ``TypeError``
+    naming the option; one out of range, ``ValueError``.
     """
 
-    timeout: httpx.Timeout | float
+    timeout: httpx.Timeout | float | None
     deadline: float
     max_answer_bytes: int
     max_decoded_bytes: int
@@ -491,13 +493,27 @@ class AsyncHttpClient(_HttpBase):
 
 def _policy(options: HttpOptions) -> Policy:
     timeout = options.get("timeout", DEFAULT_TIMEOUT)
+    if timeout is None:  # as httpx takes it: no timeout of its own (the deadline still holds)
+        timeout = httpx.Timeout(None)
+    elif not isinstance(timeout, httpx.Timeout):
+        if not (seconds := _seconds("timeout", timeout)) >= 0:
+            raise ValueError(f"timeout must be a non-negative number of seconds, not {seconds!r}")
+        timeout = httpx.Timeout(seconds)
+    for phase in ("connect", "read", "write", "pool"):
+        value = getattr(timeout, phase)
+        if value is not None and not (_number(value) and value >= 0):
+            raise ValueError(f"timeout: {phase} must be a number of seconds, not {value!r}")
     policy = Policy(
-        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-        deadline=options.get("deadline", DEFAULT_DEADLINE),
-        retries=options.get("retries", 2),
-        backoff=options.get("backoff", 0.1),
-        max_answer_bytes=options.get("max_answer_bytes", MAX_ANSWER_BYTES),
-        max_decoded_bytes=options.get("max_decoded_bytes", MAX_DECODED_BYTES),
+        timeout=timeout,
+        deadline=_seconds("deadline", options.get("deadline", DEFAULT_DEADLINE)),
+        retries=_whole("retries", options.get("retries", 2)),
+        backoff=_seconds("backoff", options.get("backoff", 0.1)),
+        max_answer_bytes=_whole(
+            "max_answer_bytes", options.get("max_answer_bytes", MAX_ANSWER_BYTES)
+        ),
+        max_decoded_bytes=_whole(
+            "max_decoded_bytes", options.get("max_decoded_bytes", MAX_DECODED_BYTES)
+        ),
     )
     if not (math.isfinite(policy.deadline) and policy.deadline > 0):
         raise ValueError(f"deadline must be a positive number of seconds, not {policy.deadline!r}")
@@ -505,4 +521,24 @@ def _policy(options: HttpOptions) -> Policy:
         raise ValueError("retries and backoff must not be negative")
     if policy.max_answer_bytes < 1 or policy.max_decoded_bytes < 1:
         raise ValueError("max_answer_bytes and max_decoded_bytes must be at least 1")
+    if not isinstance(limits := options.get("limits", DEFAULT_LIMITS), httpx.Limits):
+        raise TypeError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
     return policy
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _seconds(option: str, value: object) -> float:
+    """``value`` as seconds, or a ``TypeError`` naming ``option``."""
+    if not _number(value):
+        raise TypeError(f"{option} must be a number of seconds, not {type(value).__name__}")
+    return float(cast(float, value))
+
+
+def _whole(option: str, value: object) -> int:
+    """``value`` as a count, or a ``TypeError`` naming ``option``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{option} must be a whole number, not {type(value).__name__}")
+    return value

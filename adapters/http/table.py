@@ -62,6 +62,7 @@ from orderflow.errors import (
 T = TypeVar("T")
 
 __all__ = [
+    "MAX_RETRY_AFTER",
     "TABLE",
     "Outcome",
     "Verdict",
@@ -268,11 +269,17 @@ def message_of(body: Any) -> str | None:
     return None
 
 
+MAX_RETRY_AFTER = 86_400.0
+"""The longest wait a ``Retry-After`` is read as (a day): a caller may add it to a time or
+send it on, and ``1e308`` seconds overflows every date and every header a storefront writes."""
+
+
 def retry_after(value: str | None, date: str | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP-date.
 
     An HTTP-date counts from the answer's ``Date`` header when it has one (so clock skew does
-    not matter), else from now; a date in the past is 0. ``None`` when absent or unreadable.
+    not matter), else from now; a date in the past is 0. At most ``MAX_RETRY_AFTER``; ``None``
+    when absent or unreadable.
     """
     if value is None:
         return None
@@ -280,8 +287,9 @@ def retry_after(value: str | None, date: str | None = None) -> float | None:
     try:
         seconds = float(text)
     except ValueError:
-        return _until(text, date)
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+        until = _until(text, date)
+        return None if until is None else min(until, MAX_RETRY_AFTER)
+    return min(seconds, MAX_RETRY_AFTER) if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _until(text: str, date: str | None) -> float | None:

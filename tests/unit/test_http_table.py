@@ -335,6 +335,9 @@ def test_the_table_covers_every_outcome_and_only_payments_are_ever_unknown() -> 
         ("Wed, 21 Oct 2026 07:28:30 GMT", "Wed, 21 Oct 2026 07:28:00 GMT", 30.0),
         ("Wed, 21 Oct 2026 07:27:00 GMT", "Wed, 21 Oct 2026 07:28:00 GMT", 0.0),
         ("Thu, 01 Jan 2099 00:00:00 GMT", "not a date", None),
+        ("1e308", None, table.MAX_RETRY_AFTER),  # a day at most: 1e308 s overflows any date
+        ("86401", None, table.MAX_RETRY_AFTER),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", "Wed, 21 Oct 2026 07:28:00 GMT", table.MAX_RETRY_AFTER),
     ],
 )
 def test_retry_after_is_read_as_seconds_or_an_http_date(
