@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from typing import TextIO
 
-from orderflow import diagram
+from orderflow import diagram, limits
 from orderflow.adapters.cli.common import UserError, existing_file
 from orderflow.flow import TransitionRecord
 
@@ -34,6 +34,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
         if not args.db:
             raise UserError("--checkout needs --db PATH: the SQLite file the checkout is in")
+        if (refused := limits.text(args.checkout, "--checkout", longest=limits.MAX_ID)) is not None:
+            raise UserError(f"--checkout: {refused.message}: no stored checkout has such an id")
         with SQLiteStore(existing_file("--db", args.db)) as store:
             history = store.load(args.checkout).history
     render = {"mermaid": diagram.mermaid, "dot": diagram.dot, "svg": diagram.dot}[args.format]

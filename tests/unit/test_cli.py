@@ -101,6 +101,21 @@ def test_an_unknown_checkout_is_one_line_naming_it(
     assert status == 1 and "'nope'" in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("checkout", "says"), [("\udc80", "not valid Unicode"), ("x" * 201, "200")]
+)
+def test_a_checkout_id_no_store_can_hold_is_an_error_about_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], checkout: str, says: str
+) -> None:
+    db = tmp_path / "c.db"
+    run("demo", "--db", str(db))
+    capsys.readouterr()
+    status, _ = run("diagram", "--checkout", checkout, "--db", str(db))
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("orderflow: error: --checkout: ") and says in err
+    assert err.count("\n") == 1
+
+
 def test_a_bad_argument_is_refused_by_the_installed_command_without_a_traceback() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "orderflow", "diagram", "--format", "png"],
