@@ -41,18 +41,27 @@ DEFAULT_FIELDS = frozenset(
         "address1",
         "address2",
         "houseNumber",
+        "houseExtension",
+        "company",
+        "companyName",
         "zipCode",
         "city",
         "identityNumber",
         "ipAddress",
         "token",
+        # Card data a provider's client-side form posts back (Adyen Drop-in's state data).
+        "holderName",
+        "cardNumber",
+        "cvc",
+        "cvv",
+        "securityCode",
     }
 )
 """JSON keys whose values are redacted, at any depth of a request or response body."""
 
-SECRET_FIELD_WORDS = ("token", "secret")
+SECRET_FIELD_WORDS = ("token", "secret", "encrypted")
 """A body key or query parameter whose name contains one of these is redacted too
-(``authorization_token``, ``clientSecret``, ...)."""
+(``authorization_token``, ``clientSecret``, Adyen's ``encryptedCardNumber``, ...)."""
 
 DEFAULT_HEADERS = frozenset(
     {"api-authorization", "authorization", "api-token", "cookie", "set-cookie"}

@@ -279,3 +279,42 @@ def test_a_full_disk_is_a_cassette_error_and_leaves_no_temporary_file(
         save(target, _exchanges(tmp_path))
     assert str(target) in str(raised.value) and os.strerror(errno.ENOSPC) in str(raised.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_card_data_and_the_card_holder_from_a_drop_in_are_redacted(tmp_path: Path) -> None:
+    # Adyen's Drop-in posts its state data as paymentMethodSpecificFields: encrypted card
+    # fields and the holder's name, which must never reach a committed cassette.
+    card = {
+        "type": "scheme",
+        "encryptedCardNumber": "adyenjs_0_1_25$CARDNUMBER",
+        "encryptedExpiryMonth": "adyenjs_0_1_25$EXPIRYMONTH",
+        "encryptedExpiryYear": "adyenjs_0_1_25$EXPIRYYEAR",
+        "encryptedSecurityCode": "adyenjs_0_1_25$SECURITYCODE",
+        "holderName": "Jane Holder",
+        "cardNumber": "4111111111111111",
+        "cvc": "737",
+    }
+    address = {"company": "Jane Doe AB", "companyName": "Jane Doe AB", "houseExtension": "B2"}
+    raw = record(
+        tmp_path / "c.json",
+        answering({"ok": True}),
+        (
+            "POST",
+            "/payment",
+            {"paymentMethodSpecificFields": {"paymentMethod": card}, "address": address},
+        ),
+    )
+    for secret in (
+        "CARDNUMBER",
+        "EXPIRYMONTH",
+        "EXPIRYYEAR",
+        "SECURITYCODE",
+        "Jane Holder",
+        "4111111111111111",
+        "737",
+        "Jane Doe AB",
+        '"B2"',
+    ):
+        assert secret.encode() not in raw, secret
+    body = json.loads(raw)["exchanges"][0]["request"]["body"]
+    assert body["paymentMethodSpecificFields"]["paymentMethod"]["type"] == "scheme"
