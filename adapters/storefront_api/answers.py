@@ -15,10 +15,10 @@ have been through the error table already (``orderflow.adapters.http.table``); t
   is retried), unless the answer shows an order anyway (then it is the order).
 - ``errors`` that are not a list of objects: a malformed answer (``PayloadError``, which the
   table makes ``OutcomeUnknown`` for a call that moves money).
-- ``userErrors`` in the payload: the refusal a REST dialect gives (``wire.refusal``), decoded as
-  every dialect decodes it: a decline naming ``paymentMethod`` is a ``FailedAction``, out of
-  stock an ``OutOfStock`` with the cart as it is now, any other a ``CentraError`` 400 with
-  ``{path: message}``.
+- ``userErrors`` in the payload, when it shows no order (an order shown is the order, as above):
+  the refusal a REST dialect gives (``wire.refusal``), decoded as every dialect decodes it: a
+  decline naming ``paymentMethod`` is a ``FailedAction``, out of stock an ``OutOfStock`` with
+  the cart as it is now, any other a ``CentraError`` 400 with ``{path: message}``.
 - The data: the payload's object in the REST shape (``wire``), decoded by the shared decoders.
 
 Every decoded answer carries ``extensions.token`` (``token``), and so does every ``CentraError``
@@ -271,15 +271,17 @@ def _order_shown(payload: Any, *path: str) -> Mapping[str, Any] | None:
 
 @_kept_token
 def decode_action(label: str, status: int, body: Any) -> PaymentAction:
-    """Starting the payment (``paymentInstructions``): one action, a decline, or a refusal."""
+    """Starting the payment (``paymentInstructions``): one action, a decline, or a refusal. An
+    order shown (a ``SuccessPaymentAction``'s) is the success, next to errors or ``userErrors``
+    too: the payload is the last valid state, and the order was placed."""
     envelope = _opened(label, status, body)
     payload = envelope.data.get("paymentInstructions")
-    if envelope.failed:
-        order = _order_shown(payload, "action", "order")
-        if order is None:
-            raise _failing(label, True, envelope)
+    order = _order_shown(payload, "action", "order")
+    if order is not None:  # placed: whatever else the answer says (errors, userErrors)
         success = {**wire.receipt(order, envelope.token), "action": "success"}
         return answers.decode_action(label, 200, success, auth_hint=AUTH_HINT)
+    if envelope.failed:
+        raise _failing(label, True, envelope)
     payload = envelope.field("paymentInstructions")
     problems = _problems(payload)
     if problems:

@@ -294,3 +294,42 @@ def test_a_later_request_failing_carries_the_newest_token(
             send(SetCheckoutFields(cart.selection_id, details, token=cart.token))
     assert type(failed.value) is raised and getattr(failed.value, "token", None) == token
     assert [r.headers["authorization"] for r in seen] == [f"Bearer {ROTATED}"]
+
+
+# --- an answer that shows an order is the order, whatever else it says -----------------------
+
+
+def _editing(fake: FakeCentra, edit: Callable[[str, Any], Any]) -> httpx.MockTransport:
+    """The fake, each answer's body passed through ``edit(operation, body)`` first."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = answer_graphql(fake, request.content, request.headers)
+        body = json.loads(json.dumps(answer.body))
+        operation = json.loads(request.content).get("operationName")
+        return httpx.Response(answer.status, json=edit(operation, body))
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_payment_started_with_an_order_next_to_user_errors_is_paid_not_declined() -> None:
+    # paymentInstructions answers the last valid state with its userErrors: an order shown
+    # there was placed, so a decline next to it must not fail the checkout (and lose it).
+    fake = FakeCentra.seeded()
+    declined = {"__typename": "UserErrorBase", "message": "failed", "path": ["paymentMethod"]}
+
+    def edit(operation: str, body: Any) -> Any:
+        if operation == "PaymentInstructions":
+            assert body["data"]["paymentInstructions"]["action"]["order"]["number"] == 588
+            body["data"]["paymentInstructions"]["userErrors"] = [declined]
+        return body
+
+    details = attrs.evolve(seed_details(), payment_method="instant-success")
+    with StorefrontApiClient(URL, SHARED, transport=_editing(fake, edit)) as client:
+        shop = CheckoutService(transport=client, store=MemoryStore())
+        checkout = shop.open()
+        shop.add_item(checkout.id, SEED_ITEM, 1)
+        shop.confirm(checkout.id, details)
+        paid = shop.start_payment(checkout.id)
+    assert paid.selection_id in fake.orders  # Centra placed it
+    assert paid.state is State.PAID and paid.receipt is not None
+    assert paid.receipt.order == "588"
