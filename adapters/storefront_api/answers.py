@@ -246,12 +246,17 @@ def decode_read(
     label: str, status: int, body: Any, *, selection: str
 ) -> SelectionResponse | Receipt:
     """Reading the selection: the session's latest order once the selection became it, else
-    the selection (which must still be the one the service holds)."""
+    the selection (which must still be the one the service holds). The order is the answer
+    even when other fields failed while running (the session's fresh selection, say): that read
+    is how an unknown payment outcome is settled."""
     envelope = _opened(label, status, body)
-    if envelope.failed:
-        raise _failing(label, False, envelope)
     order, shown = envelope.data.get("order"), envelope.data.get("selection")
     became = not isinstance(shown, Mapping) or shown.get("id") != selection
+    if _order_shown(order) is not None and became:
+        assert isinstance(order, Mapping)
+        return answers.decode_selection_or_order(label, 200, wire.receipt(order, envelope.token))
+    if envelope.failed:
+        raise _failing(label, False, envelope)
     if isinstance(order, Mapping) and became:
         return answers.decode_selection_or_order(label, 200, wire.receipt(order, envelope.token))
     if not isinstance(shown, Mapping):

@@ -333,3 +333,40 @@ def test_a_payment_started_with_an_order_next_to_user_errors_is_paid_not_decline
     assert paid.selection_id in fake.orders  # Centra placed it
     assert paid.state is State.PAID and paid.receipt is not None
     assert paid.receipt.order == "588"
+
+
+def test_a_reconciling_read_that_shows_the_order_is_the_receipt_despite_errors_elsewhere() -> None:
+    # The payment result's answer is lost (Centra acted); reading the session back shows the
+    # order, and a nullable field of the session's fresh selection failed while running.
+    fake = FakeCentra.seeded()
+
+    def edit(operation: str, body: Any) -> Any:
+        if operation == "PaymentResult":
+            return {"errors": [{"message": "Bad gateway"}]}  # with a 502 below
+        if operation == "ReadSelection" and body["data"]["order"] is not None:
+            body["data"]["selection"]["checkout"] = None
+            error = {"message": "timeout", "path": ["selection", "checkout"]}
+            body["errors"] = [{**error, "locations": [{"line": 1, "column": 9}]}]
+        return body
+
+    inner = _editing(fake, edit)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = inner.handle_request(request)
+        if json.loads(request.content).get("operationName") == "PaymentResult":
+            return httpx.Response(502, content=response.read())
+        return response
+
+    with StorefrontApiClient(
+        URL, SHARED, transport=httpx.MockTransport(handler), retries=0
+    ) as client:
+        shop = CheckoutService(transport=client, store=MemoryStore())
+        checkout = shop.open()
+        shop.add_item(checkout.id, SEED_ITEM, 1)
+        shop.confirm(checkout.id, seed_details())
+        shop.start_payment(checkout.id)
+        with pytest.raises(OutcomeUnknown):
+            shop.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
+        settled = shop.reconcile(checkout.id)
+    assert settled.state is State.PAID and settled.receipt is not None
+    assert settled.receipt.order == "588"
