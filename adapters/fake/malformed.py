@@ -7,6 +7,9 @@ Each shape turns the answer Centra gave after acting (a 2xx) into another 2xx:
 - ``no_items`` / ``no_totals``: the order's (or the cart's) ``items`` / ``totals`` left out;
 - ``wrong_types``: every other value of another JSON type (numbers as text, text as lists,
   lists as objects, ``true`` as ``"true"``, ``null`` as ``0``);
+
+an order nested under ``order`` (the Checkout API's ``{token, order: {order, ...}, ...}``) is
+shaped inside that object, as a cart is inside ``selection``, keeping its ``order`` number.
 - ``not_json``: an HTML page (``text/html``), as a proxy in front of Centra may answer;
 - ``truncated``: the answer's JSON cut off halfway (a complete HTTP answer with a short body).
 """
@@ -59,6 +62,15 @@ def _cart(body: Any) -> Mapping[str, Any] | None:
     return None
 
 
+def _nested(body: Any) -> Mapping[str, Any] | None:
+    """The order of an answer that nests it (``{"order": {"order": ..., ...}, ...}``), if any."""
+    if isinstance(body, Mapping):
+        order = body.get("order")
+        if isinstance(order, Mapping) and "order" in order:
+            return order
+    return None
+
+
 def _elided(body: Any) -> Any:
     if not isinstance(body, Mapping):
         return body
@@ -66,6 +78,9 @@ def _elided(body: Any) -> Any:
     cart = _cart(body)
     if cart is not None:
         kept["selection"] = {"selection": cart.get("selection"), _ELIDED: _ELIDED}
+    order = _nested(body)
+    if order is not None:
+        kept["order"] = {"order": order["order"], _ELIDED: _ELIDED}
     return {**kept, _ELIDED: _ELIDED}
 
 
@@ -75,6 +90,9 @@ def _without(body: Any, part: str) -> Any:
     cart = _cart(body)
     if cart is not None:
         return {**body, "selection": {k: v for k, v in cart.items() if k != part}}
+    order = _nested(body)
+    if order is not None:
+        return {**body, "order": {k: v for k, v in order.items() if k != part}}
     return {k: v for k, v in body.items() if k != part}
 
 
@@ -86,6 +104,11 @@ def _mistyped_answer(body: Any) -> Any:
     if cart is not None:
         out["selection"] = {
             key: value if key == "selection" else _mistyped(value) for key, value in cart.items()
+        }
+    order = _nested(body)
+    if order is not None:
+        out["order"] = {
+            key: value if key == "order" else _mistyped(value) for key, value in order.items()
         }
     return out
 

@@ -279,6 +279,34 @@ def test_faults_apply_to_the_checkout_api_and_its_answers_keep_the_token() -> No
     assert len(fake.orders) == 1  # Centra acted; the answer was lost
 
 
+@pytest.mark.parametrize("shape", ["elided", "no_items", "no_totals", "wrong_types"])
+def test_a_malformed_payment_result_malforms_the_order_nested_under_order(shape: str) -> None:
+    # The Checkout API nests the order under ``order`` (payment-result.response.json): a fault
+    # that leaves that object whole injects nothing, and a test relying on it proves nothing.
+    assert isinstance(doc("payment-result.response.json")["order"]["items"], list)
+    plan = FaultPlan(7)
+    fake = FakeCentra.seeded(faults=plan)
+    shopper = Shopper(fake)
+    honest = shopper.paid()["order"]
+    plan.malformed(CallKind.PAYMENT_RESULT, shape)
+    again = Shopper(fake)
+    again.cart()
+    again.pay()
+    fields = {"centraPaymentMethod": "klarna-playground", "klarna_order": "K-2"}
+    order = again("POST", "/payment-result", {"paymentMethodFields": fields}).body["order"]
+    assert order["order"] != honest["order"] and len(fake.orders) == 2  # Centra acted
+    assert isinstance(again.token, str)  # the answer still carries the session's token
+    if shape == "elided":
+        assert order == {"order": order["order"], "...": "..."}
+    elif shape == "no_items":
+        assert "items" not in order and "totals" in order
+    elif shape == "no_totals":
+        assert "totals" not in order and "items" in order
+    else:
+        assert order["order"] == str(int(honest["order"]) + 1)  # what identifies it stays
+        assert isinstance(order["items"], dict) and isinstance(order["status"], list)
+
+
 def test_out_of_stock_at_the_payment_is_410_with_the_reduced_checkout_api_selection() -> None:
     fake = FakeCentra.seeded(stock={"23-281": 1, "23-282": 5, "31-101": 5})
     shopper = Shopper(fake)
