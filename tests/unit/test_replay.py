@@ -420,6 +420,29 @@ def test_cassette_redact_rewrites_an_unredacted_cassette(tmp_path: Path) -> None
     assert "1 exchanges, 2 distinct values redacted" in out.getvalue()
 
 
+def test_cassette_redact_replaces_a_value_in_exchanges_before_the_one_that_redacts_it(
+    tmp_path: Path,
+) -> None:
+    # The email shows first inside a redirect URL (no secret name there), and is only known
+    # to be personal from the payment request that follows.
+    path = tmp_path / "c.json"
+    url = "https://psp.example/pay?m=jane.doe%40example.com&n=jane.doe@example.com"
+    first = {"request": {"method": "GET", "path": "/a"}, "response": {"status": 200}}
+    first["response"]["body"] = {"url": url}
+    then = {"method": "POST", "path": "/b", "body": {"email": "jane.doe@example.com"}}
+    path.write_text(
+        json.dumps(
+            {"version": 1, "exchanges": [first, {"request": then, "response": {"status": 200}}]}
+        )
+    )
+    assert cassette_redact(path, io.StringIO()) == 0
+    raw = path.read_text()
+    assert "jane.doe" not in raw
+    assert load(path).exchanges[0].response.body.value["url"] == (
+        "https://psp.example/pay?m=<redacted:email:1>&n=<redacted:email:1>"
+    )
+
+
 # --- damaged cassettes ----------------------------------------------------------------------
 
 
