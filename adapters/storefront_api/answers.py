@@ -22,7 +22,7 @@ have been through the error table already (``orderflow.adapters.http.table``); t
 - The data: the payload's object in the REST shape (``wire``), decoded by the shared decoders.
 
 Every decoded answer carries ``extensions.token`` (``token``), and so does every ``CentraError``
-raised from an answer (``error.token``): the service keeps the newest.
+and ``CentraUnavailable`` raised from an answer (``error.token``): the service keeps the newest.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from orderflow.adapters.storefront_api import wire
 from orderflow.errors import (
     AuthenticationFailed,
     CentraError,
+    CentraUnavailable,
     FieldProblem,
     OrderflowError,
     PayloadError,
@@ -130,14 +131,14 @@ def _failing(label: str, moves_money: bool, envelope: _Envelope) -> OrderflowErr
 
 
 def _kept_token(decode: Callable[..., T]) -> Callable[..., T]:
-    """``decode``, with the answer's token (``extensions.token``) set on the ``CentraError`` it
-    raises, unless it has one."""
+    """``decode``, with the answer's token (``extensions.token``) set on the ``CentraError`` or
+    ``CentraUnavailable`` (errors raised while running) it raises, unless it has one."""
 
     @functools.wraps(decode)
     def decoded(*args: Any, **kwargs: Any) -> T:
         try:
             return decode(*args, **kwargs)
-        except CentraError as error:
+        except (CentraError, CentraUnavailable) as error:
             body = args[2] if len(args) > 2 else kwargs.get("body")
             token = _token_of(body) if isinstance(body, Mapping) else None
             if token is not None and getattr(error, "token", None) is None:
