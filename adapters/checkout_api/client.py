@@ -76,6 +76,8 @@ def _token_of(request: httpx.Request) -> str | None:
 def _headers(base_url: str, secret: str | None) -> list[tuple[str, str]]:
     if secret is None:
         return []
+    if not isinstance(secret, str):
+        raise TypeError(f"the secret must be text, not {type(secret).__name__}")
     try:
         userinfo = httpx.URL(base_url).userinfo
     except httpx.InvalidURL:
@@ -98,8 +100,8 @@ class CheckoutApiClient(HttpClient):
     the ``httpx.Client``; ``sleep`` waits between attempts of a read. The other options
     (``timeout``, ``deadline``, ``max_answer_bytes``, ``max_decoded_bytes``, ``retries``,
     ``backoff``, ``limits``) are ``HttpOptions``. Raises ``ValueError`` for a base URL that
-    is not http(s), a secret next to credentials in the URL, or an option out of range; every
-    call raises only core errors.
+    is not http(s), a secret next to credentials in the URL, or an option out of range, and
+    ``TypeError`` for a secret that is not text; every call raises only core errors.
     """
 
     def __init__(

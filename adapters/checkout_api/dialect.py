@@ -126,7 +126,9 @@ ROUTES: Final[tuple[Route, ...]] = (
 twice, each carrying a new session's first call as well as its own."""
 
 
-def _header_value(value: str, name: str) -> str:
+def _header_value(value: object, name: str) -> str:
+    if not isinstance(value, str):  # a UUID, bytes: refused before sending, as a bad text is
+        raise TypeError(f"{name} must be text, not {type(value).__name__}")
     if not value or not value.isascii() or not value.isprintable():
         raise ValueError(f"{name} must be printable ASCII")
     return value
@@ -280,7 +282,8 @@ def request(call: Call[T], *, correlation_id: str | None = None) -> Request[T]:
 
     Raises ``TypeError`` for a call the Checkout API has no request for, and ``ValueError``
     for what cannot be sent: a call without a token (but ``CreateSelection``, which starts the
-    session), a token or correlation id that is not printable ASCII, a negative quantity.
+    session), a token or correlation id that is not printable ASCII, a negative quantity
+    (``TypeError`` for a token or correlation id that is not text).
     """
     headers: dict[str, str] = {}
     if not isinstance(call, CreateSelection):

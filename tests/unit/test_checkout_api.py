@@ -14,6 +14,7 @@ import json
 import logging
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import httpx
@@ -270,6 +271,42 @@ def test_a_request_that_cannot_be_sent_is_a_payload_error_and_sends_nothing(
     with Api(kind, centra) as api, pytest.raises(PayloadError, match="cannot be built"):
         api.send(call)
     assert centra.requests == []
+
+
+@KINDS
+@pytest.mark.parametrize("token", [5, b"0ft2kmhg80tlkgq26fq4840vkp", ["x"]], ids=type)
+def test_a_token_that_is_not_text_is_refused_before_sending_never_an_attribute_error(
+    kind: str, token: Any
+) -> None:
+    centra = Centra({})
+    with Api(kind, centra) as api:
+        with pytest.raises(PayloadError, match="API-token must be text"):
+            api.send(ReadSelection(SELECTION, token=token))
+        for money in (
+            StartPayment(SELECTION, details(), token=token),
+            PaymentResult(SELECTION, FIELDS, token=token),
+        ):
+            with pytest.raises(CentraUnavailable, match="Centra did not act"):
+                api.send(money)
+    assert centra.requests == []
+
+
+@KINDS
+def test_a_correlation_id_factory_answering_no_text_is_refused_before_sending(kind: str) -> None:
+    # ``correlation_id=uuid.uuid4`` is the natural slip: a UUID, not its text.
+    centra = Centra({})
+    with Api(kind, centra, correlation_id=lambda: uuid.UUID(int=7)) as api:
+        with pytest.raises(PayloadError, match="X-Correlation-ID must be text"):
+            api.send(ReadSelection(SELECTION, token=TOKEN))
+        with pytest.raises(CentraUnavailable, match="Centra did not act"):
+            api.send(PaymentResult(SELECTION, FIELDS, token=TOKEN))
+    assert centra.requests == []
+
+
+@pytest.mark.parametrize("secret", [5, b"s3cret"], ids=type)
+def test_a_secret_that_is_not_text_is_a_type_error_naming_it(secret: Any) -> None:
+    with pytest.raises(TypeError, match="the secret must be text"):
+        CheckoutApiClient(BASE_URL, secret)
 
 
 # --- the client: construction, logging ------------------------------------------------------
