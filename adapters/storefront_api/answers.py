@@ -4,7 +4,9 @@ An answer is a GraphQL envelope ``{data, errors?, extensions: {token, traceId}}`
 have been through the error table already (``orderflow.adapters.http.table``); then:
 
 - A status the table leaves to the dialect (4xx): 401 and 403 are ``AuthenticationFailed``
-  (the token was refused), any other a ``CentraError`` with the errors' messages.
+  (the token was refused), any other a ``CentraError`` with the errors' messages, unless its
+  GraphQL errors show that execution had started (``data``, or a ``path``): those are read as
+  a 200's, below, since a status is no proof that a payment did not happen.
 - ``errors`` and no ``data`` key at all, none with a ``path`` (a request error, in the GraphQL
   spec's words: the document, the operation or the variables were refused before anything
   ran): ``CentraError`` 400 naming ``query``. Nothing was done, so this is a refusal for a
@@ -98,21 +100,21 @@ def _opened(label: str, status: int, body: Any) -> _Envelope:
     token = _token_of(body)
     errors = body.get("errors")
     said = "; ".join(_messages(errors)) or table.message_of(body)
+    graphql = isinstance(errors, list) and all(isinstance(e, Mapping) for e in errors)
     if not 200 <= status < 300:
         if isinstance(body.get("errors"), Mapping):  # a REST error body (a proxy, a gateway)
             answers.raise_refusal(label, status, body, auth_hint=AUTH_HINT)
         if status in (401, 403):
             hint = f"{AUTH_HINT} ({said})" if said else AUTH_HINT
             raise AuthenticationFailed(status, {"token": "refused"}, hint, endpoint=label)
-        raise CentraError(status, {"request": said or "refused"}, said, endpoint=label)
-    if errors is not None and (
-        not isinstance(errors, list) or not all(isinstance(e, Mapping) for e in errors)
-    ):
+        if not (graphql and errors and _ran(body, errors)):
+            raise CentraError(status, {"request": said or "refused"}, said, endpoint=label)
+        # A refusing status over an answer whose execution had started proves nothing was
+        # done no more than a 200 would: the errors decide, as below.
+    if errors is not None and not graphql:
         raise PayloadError("answer", [FieldProblem("$.errors", "not a list of GraphQL errors")])
     errors = errors or []
-    # GraphQL spec, "Response": a request error (raised before execution) comes without a `data`
-    # key; with `data` (even null), or an error naming a field's `path`, execution had started.
-    ran = errors if "data" in body or any(e.get("path") for e in errors) else []
+    ran = errors if _ran(body, errors) else []
     if errors and not ran:
         raise CentraError(400, {"query": said or "refused"}, said, endpoint=label)
     data = body.get("data")
@@ -121,6 +123,13 @@ def _opened(label: str, status: int, body: Any) -> _Envelope:
             return _Envelope({}, token, _messages(ran))
         raise _malformed("no data")
     return _Envelope(data, token, _messages(ran))
+
+
+def _ran(body: Mapping[str, Any], errors: list[Mapping[str, Any]]) -> bool:
+    """Whether execution had started (GraphQL spec, "Response"): a request error, raised before
+    execution, comes without a ``data`` key; with ``data`` (even null), or an error naming a
+    field's ``path``, it had started."""
+    return "data" in body or any(e.get("path") for e in errors)
 
 
 def _failing(label: str, moves_money: bool, envelope: _Envelope) -> OrderflowError:

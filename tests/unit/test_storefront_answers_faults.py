@@ -410,3 +410,34 @@ def test_a_busy_answer_keeps_the_token_it_carried(kind: str, call: Call[Any]) ->
     body = {"data": None, "errors": [{"message": "HTTP 429"}], **EXT}
     got = _outcome(kind, call, body, 429)
     assert isinstance(got, CentraUnavailable) and got.token == "t2"
+
+
+# --- a refusing status is no refusal when the GraphQL answer shows execution began -----------
+
+
+@KINDS
+@pytest.mark.parametrize("call", [PAY_RESULT, START], ids=["payment-result", "payment"])
+@pytest.mark.parametrize("status", [400, 422])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": None, "errors": [{"message": "Internal error", "path": ["paymentResult"]}]},
+        {"data": None, "errors": [{"message": "Internal error"}]},
+        {"errors": [{"message": "timeout", "path": ["paymentInstructions"]}]},
+    ],
+    ids=["data-and-path", "data-null", "path"],
+)
+def test_a_refusing_status_with_errors_raised_while_running_is_unknown_for_a_money_call(
+    kind: str, call: Call[Any], status: int, body: Any
+) -> None:
+    assert isinstance(_outcome(kind, call, {**body, **EXT}, status), OutcomeUnknown)
+
+
+@KINDS
+@pytest.mark.parametrize("call", [PAY_RESULT, START], ids=["payment-result", "payment"])
+def test_a_refusing_status_with_a_request_error_is_still_a_refusal(
+    kind: str, call: Call[Any]
+) -> None:
+    body = {"errors": [{"message": 'Unknown argument "nope"'}], **EXT}
+    got = _outcome(kind, call, body, 400)
+    assert isinstance(got, CentraError) and got.status == 400 and got.token == "t2"
