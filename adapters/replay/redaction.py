@@ -7,12 +7,15 @@ within a cassette, so replayed requests still match) before anything is written.
 
 Two passes: the first replaces the values of secret keys, query parameters and headers; the
 second replaces, in every other string of the exchange (body values, text bodies, header and
-query values, the path), the secret query parameters of URLs (``?session=...``) and every value
+query values, the path), the secret query parameters of URLs (``?session=...``), the values of
+secret hidden inputs of an HTML form and of secret names quoted in a script or markup
+(``"client_token": "..."``, as a payment action's ``formHtml`` holds them), and every value
 already redacted in this cassette, as is or URL-encoded (an email inside a redirect URL).
 """
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -139,6 +142,16 @@ def encodings(value: str) -> set[str]:
 
 _PARAMETER = re.compile(r"(?:(?<=[?&#])|^)([A-Za-z0-9_.\-\[\]%]+)=([^&#\s\"'<>]+)")
 """A ``name=value`` pair of a query string (or a form body, or a URL fragment)."""
+
+_INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
+"""An HTML form's input: a form action posts its hidden inputs to the provider."""
+_ATTRIBUTE = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+"""An HTML attribute and its value (double-quoted, single-quoted or bare)."""
+_QUOTED_PAIR = re.compile(
+    r"""(?<![\w$.-])(["']?)([A-Za-z_$][\w$-]*)\1\s*[:=]\s*(["'])((?:(?!\3)[^\\\n])*)\3"""
+)
+"""A name and its quoted value in a script or markup: ``"client_token": "..."``,
+``sessionSecret: '...'``, ``data-token="..."``."""
 
 
 def _outside_placeholders(text: str, change: Callable[[str], str]) -> str:
@@ -267,6 +280,14 @@ class Redactor:
         kept. ``learn=False`` redacts without remembering new values (to show a string)."""
         if len(text) < EMBEDDED_MIN_LENGTH or WHOLE_PLACEHOLDER.match(text):
             return text
+        if "<input" in text or "<INPUT" in text:
+            text = _outside_placeholders(
+                text, lambda piece: _INPUT.sub(lambda m: self._input(m, learn), piece)
+            )
+        if "'" in text or '"' in text:
+            text = _outside_placeholders(
+                text, lambda piece: _QUOTED_PAIR.sub(lambda m: self._pair(m, learn), piece)
+            )
         if "=" in text:
             text = _outside_placeholders(
                 text, lambda piece: _PARAMETER.sub(lambda m: self._parameter(m, learn), piece)
@@ -279,19 +300,45 @@ class Redactor:
             text, lambda piece: pattern.sub(lambda m: embedded[m.group(0)], piece)
         )
 
-    def _parameter(self, found: re.Match[str], learn: bool) -> str:
-        name, raw = found.group(1), found.group(2)
-        if not self.redaction.is_secret_parameter(unquote_plus(name)):
-            return found.group(0)
-        value = unquote_plus(raw)
+    def _secret(self, name: str, value: str, learn: bool, label: str | None = None) -> str | None:
+        """The placeholder for ``value`` when ``name`` is a secret parameter, else ``None``."""
+        if not self.redaction.is_secret_parameter(name):
+            return None
         key = value_key(value)
         if key is None:
-            return found.group(0)
+            return None
         if learn:
-            placeholder = self.placeholder(name.lower(), value)
-        else:
-            placeholder = self.known.get(key, "(hidden)")
-        return f"{name}={placeholder}"
+            return str(self.placeholder((label or name).lower(), value))
+        return self.known.get(key, "(hidden)")
+
+    def _parameter(self, found: re.Match[str], learn: bool) -> str:
+        name, raw = found.group(1), found.group(2)
+        placeholder = self._secret(unquote_plus(name), unquote_plus(raw), learn, label=name)
+        return found.group(0) if placeholder is None else f"{name}={placeholder}"
+
+    def _input(self, found: re.Match[str], learn: bool) -> str:
+        tag = found.group(0)
+        attributes = {m.group(1).lower(): m for m in _ATTRIBUTE.finditer(tag)}
+        name, value = attributes.get("name"), attributes.get("value")
+        if name is None or value is None:
+            return tag
+        name_text = next(g for g in name.groups()[1:] if g is not None)
+        group = next(i for i in (2, 3, 4) if value.group(i) is not None)
+        placeholder = self._secret(
+            html.unescape(name_text), html.unescape(value.group(group)), learn
+        )
+        if placeholder is None:
+            return tag
+        return tag[: value.start(group)] + placeholder + tag[value.end(group) :]
+
+    def _pair(self, found: re.Match[str], learn: bool) -> str:
+        placeholder = self._secret(found.group(2), found.group(4), learn)
+        if placeholder is None:
+            return found.group(0)
+        start, end = found.span(4)
+        offset = found.start(0)
+        whole = found.group(0)
+        return whole[: start - offset] + placeholder + whole[end - offset :]
 
     def _embedded_pattern(self) -> re.Pattern[str] | None:
         with self._lock:

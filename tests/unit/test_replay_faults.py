@@ -318,3 +318,30 @@ def test_card_data_and_the_card_holder_from_a_drop_in_are_redacted(tmp_path: Pat
         assert secret.encode() not in raw, secret
     body = json.loads(raw)["exchanges"][0]["request"]["body"]
     assert body["paymentMethodSpecificFields"]["paymentMethod"]["type"] == "scheme"
+
+
+def test_secrets_in_a_payment_forms_html_and_script_are_redacted(tmp_path: Path) -> None:
+    # A form action's HTML posts hidden inputs to the provider, and a javascript action
+    # configures the provider's widget in a script: neither is a URL's query string.
+    form = (
+        '<form action="https://psp.example/pay" method="post">'
+        '<input type="hidden" name="session_token" value="HIDDENSECRET99">'
+        "<input type='hidden' name='email' value='jane@ex.com'>"
+        '<input type="hidden" name="lang" value="sv"></form>'
+    )
+    script = (
+        '<script>new Klarna({"client_token": "KLARNACLIENT77", lang: "sv", '
+        "sessionSecret: 'STRIPESECRET55'})</script>"
+    )
+    raw = record(
+        tmp_path / "c.json",
+        answering({"action": "form", "formHtml": form + script}),
+        ("POST", "/payment", {}),
+    )
+    for secret in ("HIDDENSECRET99", "jane@ex.com", "KLARNACLIENT77", "STRIPESECRET55"):
+        assert secret.encode() not in raw, secret
+    html = json.loads(raw)["exchanges"][0]["response"]["body"]["formHtml"]
+    assert 'name="session_token" value="<redacted:session_token:1>"' in html
+    assert "name='email' value='<redacted:email:1>'" in html
+    assert 'name="lang" value="sv"' in html and 'lang: "sv"' in html
+    assert '"client_token": "<redacted:client_token:1>"' in html
