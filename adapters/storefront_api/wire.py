@@ -8,7 +8,8 @@ out of stock mean the same in every dialect. Pure (no httpx).
 - A ``Selection`` becomes ``{selection, paymentMethods, shippingMethods, location}``: the
   billing address is ``separateBillingAddress`` when ``hasSeparateBillingAddress``, else the
   shipping address; a payment method is its ``uri``, a shipping method its ``id`` as text; the
-  location is the shipping address's country. The totals are the ``checkout.totals`` rows.
+  location is the shipping address's country. The totals are the ``checkout.totals`` rows; the
+  rows of one type (a tax row per rate) add up.
 - An ``Order`` becomes the receipt's flat fields: ``order`` is its ``number`` as text,
   ``status`` the schema's (``PENDING``) and ``statusDescription`` its word (``Pending``).
 - A ``PaymentAction`` becomes the action by its type's name; ``script`` is the code to run.
@@ -149,11 +150,17 @@ def _line(line: Mapping[str, Any]) -> Wire:
 
 
 def _totals(rows: Any, lines: list[Mapping[str, Any]], grand: Any) -> Wire:
-    by_type = {row.get("type"): row for row in _maps(rows)}
+    by_type: dict[Any, list[Mapping[str, Any]]] = {}
+    for row in _maps(rows):
+        by_type.setdefault(row.get("type"), []).append(row)
     out: Wire = {}
     for kind, key in _ROWS.items():
-        if kind in by_type:
-            out.update(_pair(key, by_type[kind].get("price")))
+        found = by_type.get(kind, [])
+        if len(found) == 1:
+            out.update(_pair(key, found[0].get("price")))
+        elif found:  # a row per tax rate (each ``SelectionTotalTaxRow`` has its taxPercent)
+            prices = [row.get("price") for row in found]
+            out.update(_sum(key, prices, prices[0]))
     if "grandTotalPrice" not in out:
         out.update(_pair("grandTotalPrice", grand))
     if "itemsTotalPrice" not in out:  # no rows (``checkout`` is null): the lines' sum
@@ -161,7 +168,8 @@ def _totals(rows: Any, lines: list[Mapping[str, Any]], grand: Any) -> Wire:
     for key in ("totalDiscountPrice", "taxDeducted", "taxAdded"):
         if key not in out:  # as the REST dialects say "does not apply"
             out[key] = out[f"{key}AsNumber"] = False
-    tax = _map(by_type.get("INCLUDING_TAX")).get("taxPercent")
+    taxed = by_type.get("INCLUDING_TAX", [])
+    tax = taxed[0].get("taxPercent") if len(taxed) == 1 else None  # several: no one rate
     if tax is not None:
         out["taxPercent"] = _number(tax)
     quantities = [line.get("quantity") for line in lines]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -441,3 +442,32 @@ def test_a_refusing_status_with_a_request_error_is_still_a_refusal(
     body = {"errors": [{"message": 'Unknown argument "nope"'}], **EXT}
     got = _outcome(kind, call, body, 400)
     assert isinstance(got, CentraError) and got.status == 400 and got.token == "t2"
+
+
+# --- money: the totals' rows ------------------------------------------------------------------
+
+
+def test_tax_rows_of_several_rates_add_up_to_the_cart_tax() -> None:
+    # A ``SelectionTotalTaxRow`` has its own ``taxPercent``: a cart of goods taxed at 25 % and
+    # 12 % has a row of each type per rate. The tax is their sum, never the last row's.
+    fake = FakeCentra.seeded()
+
+    def edit(operation: str, body: Any) -> Any:
+        if operation == "AddItem":
+            rows = body["data"]["addItem"]["selection"]["checkout"]["totals"]
+            tax = next(row for row in rows if row["type"] == "INCLUDING_TAX")
+            money = tax["price"]
+            parts = [(25.0, 600.0, "600.00 SEK"), (12.0, 96.43, "96.43 SEK")]
+            rows[rows.index(tax) : rows.index(tax) + 1] = [
+                {**tax, "taxPercent": rate, "price": {**money, "value": v, "formattedValue": f}}
+                for rate, v, f in parts
+            ]
+        return body
+
+    with StorefrontApiClient(URL, SHARED, transport=_editing(fake, edit)) as client:
+        cart = client.send(CreateSelection())
+        cart = client.send(AddItem(cart.selection_id, SEED_ITEM, 1, token=cart.token))
+    totals = cart.selection.totals
+    assert totals is not None and totals.grand_total_price_tax is not None
+    assert totals.grand_total_price_tax.amount == Decimal("696.43")
+    assert totals.tax_percent is None  # no one rate is the cart's
