@@ -195,11 +195,20 @@ class CheckoutApi:
             newest = visit.token
             while newest in self._newer:
                 newest = self._newer[newest]
+                self._share_selection(newest, visit.selection)
             return newest
         fresh = self.fake.sessions.answer_token(visit.token)
         if fresh != visit.token:
             self._newer[visit.token] = fresh
         return fresh
+
+    def _share_selection(self, token: str, selection: str | None) -> None:
+        """A selection made with a superseded token is the session's: each live token that
+        replaced it, and has none yet, stands for it too (else the newest token, the one the
+        answer names, would stand for an empty cart)."""
+        sessions = self.fake.sessions
+        if selection is not None and sessions.known(token) and sessions.bound(token) is None:
+            sessions.bind(token, selection)
 
     def _answer(
         self,

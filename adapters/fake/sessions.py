@@ -58,6 +58,13 @@ class Sessions:
                 session.uses_left -= 1
             return session.selection
 
+    def bound(self, token: str) -> str | None:
+        """The selection a live ``token`` stands for, without counting a use of it (``None``
+        for an unknown token or one with no selection yet)."""
+        with self._lock:
+            session = self._tokens.get(token)
+            return session.selection if session is not None else None
+
     def known(self, token: str | None) -> bool:
         """Whether ``token`` is a live token (with or without a selection)."""
         with self._lock:

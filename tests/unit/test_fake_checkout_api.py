@@ -99,6 +99,20 @@ def test_with_rotation_a_client_that_follows_the_tokens_pays_as_usual() -> None:
     assert receipt.status == 200 and receipt.body["order"]["order"] == "588"
 
 
+def test_with_rotation_a_cart_made_with_an_old_token_is_the_newest_tokens_cart_too() -> None:
+    fake = FakeCentra.seeded(rotate_tokens=True)
+    browsing = Shopper(fake)
+    browsing("GET", "/categories")  # a session that has no selection yet
+    old = browsing.token
+    browsing("POST", "/products", {})  # rotated: the newest token has no selection either
+    late = Shopper(fake, token=old)  # another tab, still on the old token (its last use)
+    added = late("POST", "/items/23-281")
+    assert added.status == 200 and added.body["token"] == browsing.token  # told the newest
+    cart = browsing("GET", "/selection").body["selection"]
+    assert [line["item"] for line in cart["items"]] == ["23-281"]
+    assert fake.calls[CallKind.CREATE_SELECTION] == 1  # one session, one selection
+
+
 def test_the_sessions_grace_is_the_number_of_uses_an_old_token_keeps() -> None:
     fake = FakeCentra.seeded(rotate_tokens=True)
     fake.sessions.grace = 2
