@@ -12,7 +12,8 @@ Enable it in a ``conftest.py`` with ``pytest_plugins = ["orderflow.adapters.pyte
         ...
 
 As with VCR.py and pytest-recording: a cassette is named after its test by default
-(``cassettes/<test module>/<test name>.json`` beside the test file; a relative path given is
+(``cassettes/<test module>/<test name>.json`` beside the test file, ``<class>.<test name>.json``
+for a test in a class, as pytest-recording names them; a relative path given is
 taken from the test file's folder), ``--record-mode`` (``none``, the default: replay only;
 ``once``; ``new_episodes``; ``all``) records, and the marker
 ``@pytest.mark.centra_cassette(path=None, record_mode=None, **options)`` sets a test's cassette
@@ -107,22 +108,25 @@ class _Cassettes:
 
     def default_path(self) -> Path:
         module = Path(str(self._request.path)).stem
-        name = re.sub(r"[^\w.\[\]-]+", "_", self._request.node.name)
+        name = self._request.node.name
+        if self._request.cls is not None:  # two classes may each have a test_pays
+            name = f"{self._request.cls.__name__}.{name}"
+        name = re.sub(r"[^\w.\[\]-]+", "_", name)
         return self._folder / "cassettes" / module / f"{name}.json"
 
     def options(
         self, path: str | Path | None, record_mode: Mode | None, options: dict[str, Any]
     ) -> tuple[Path, dict[str, Any]]:
-        given = path or self._marked.pop("path", None) or self._marked_path
+        # The marker holds for every client the test opens, not only the first.
+        marked = dict(self._marked)
+        given = path or marked.pop("path", None) or self._marked_path
         target = Path(given) if given else self.default_path()
         if not target.is_absolute():
             target = self._folder / target
-        mode: Mode = (
-            record_mode or self._marked.pop("record_mode", None) or self._default_mode or "none"
-        )
+        mode: Mode = record_mode or marked.pop("record_mode", None) or self._default_mode or "none"
         if mode not in MODES:
             raise pytest.UsageError(f"{MARKER}: record_mode {mode!r} is not one of {MODES}")
-        merged = {**self._marked, **options, "mode": mode}
+        merged = {**marked, **options, "mode": mode}
         if mode == "none" and not target.is_file():
             pytest.fail(
                 f"no cassette {target}: record it with --record-mode once "

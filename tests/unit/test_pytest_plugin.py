@@ -157,3 +157,57 @@ def test_an_unknown_record_mode_is_a_usage_error(tmp_path: Path) -> None:
     write(tmp_path, "test_shop.py", SEED_TEST)
     done = pytest_run(tmp_path, "--record-mode", "sometimes")
     assert done.returncode == 4 and "sometimes" in done.stderr
+
+
+def test_tests_of_the_same_name_in_two_classes_record_two_cassettes(
+    tmp_path: Path, centra: str
+) -> None:
+    write(
+        tmp_path,
+        "test_shops.py",
+        """
+        from orderflow.adapters.stores import MemoryStore
+        from orderflow.service import CheckoutService
+
+
+        class TestSweden:
+            def test_opens(self, centra_cassette):
+                CheckoutService(transport=centra_cassette(), store=MemoryStore()).open()
+
+
+        class TestNorway:
+            def test_opens(self, centra_cassette):
+                service = CheckoutService(transport=centra_cassette(), store=MemoryStore())
+                service.open()
+                service.open()
+        """,
+    )
+    record = ("--record-mode", "once", "--centra-base-url", centra, "--centra-api-key", KEY)
+    done = pytest_run(tmp_path, *record)
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = tmp_path / "cassettes" / "test_shops"
+    sweden = json.loads((folder / "TestSweden.test_opens.json").read_text())
+    norway = json.loads((folder / "TestNorway.test_opens.json").read_text())
+    assert (len(sweden["exchanges"]), len(norway["exchanges"])) == (1, 2)
+
+
+def test_the_marked_cassette_serves_every_client_the_test_opens(tmp_path: Path) -> None:
+    shipped = Path(__file__).parents[1] / "cassettes" / "seed-flow.json"
+    (tmp_path / "seed.json").write_bytes(shipped.read_bytes())
+    write(
+        tmp_path,
+        "test_twice.py",
+        """
+        import pytest
+        from orderflow.adapters.stores import MemoryStore
+        from orderflow.service import CheckoutService
+
+
+        @pytest.mark.centra_cassette(path="seed.json", record_mode="none")
+        def test_two_shoppers(centra_cassette):
+            for _ in range(2):
+                CheckoutService(transport=centra_cassette(), store=MemoryStore()).open()
+        """,
+    )
+    done = pytest_run(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
