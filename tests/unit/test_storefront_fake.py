@@ -223,6 +223,34 @@ def test_several_operations_in_one_request_run_by_operation_name(fake: FakeCentr
     assert fake.calls[CallKind.APPLY_VOUCHER] == fake.calls[CallKind.REMOVE_VOUCHER] == 1
 
 
+@pytest.mark.parametrize(
+    ("field", "argument", "more"),
+    [
+        ("addItem", "item", ""),
+        ("updateLine", "lineId", ", quantity: 1"),
+        ("deleteLine", "lineId", ""),
+        ("removeVoucher", "code", ""),
+        ("setCountryState", "countryCode", ""),
+    ],
+)
+def test_a_value_no_path_can_carry_is_refused_as_centra_refuses_it(
+    fake: FakeCentra, field: str, argument: str, more: str
+) -> None:
+    # JSON carries a lone surrogate ("\ud800") as a String; the Shop API request the fake
+    # makes of it named it in a path and failed while running (INTERNAL_SERVER_ERROR), so a
+    # client took a plain refusal for Centra failing (and, for a cart change, maybe acting).
+    shopper = Shopper(fake)
+    shopper.run("add-item.graphql", {"item": SEED_ITEM})
+    query = (
+        f"mutation($v: String!) {{ {field}({argument}: $v{more})"
+        f" {{ selection {{ id }} {PROBLEMS} }} }}"
+    )
+    answer = shopper.ask(query, {"v": "\ud800"})
+    assert "errors" not in answer, answer["errors"]
+    payload = answer["data"][field]
+    assert payload["selection"]["id"] and payload["userErrors"]
+
+
 # --- faults ------------------------------------------------------------------------------------
 
 

@@ -171,7 +171,9 @@ def change(ctx: Context, method: str, suffix: str, body: Any = None, typename: s
 
 
 def segment(value: object) -> str:
-    return quote(str(value), safe="")
+    # A String may hold a lone surrogate (JSON allows it): quoted as its bytes, the path names
+    # what Centra does not have, and the Shop API refuses it as it refuses any unknown id.
+    return quote(str(value), safe="", errors="surrogatepass")
 
 
 def shop_address(given: Mapping[str, Any] | None) -> dict[str, Any] | None:
