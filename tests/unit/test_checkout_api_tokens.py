@@ -1,17 +1,28 @@
 """The Checkout API's session token across a call carried by several requests
 (``SetCheckoutFields``: ``PUT payment-fields``, then ``PUT payment-methods/{id}``): when a later
 request fails, the error carries the newest token the call was handed, so the service can keep
-it instead of an outdated one."""
+it instead of an outdated one. And a reconcile over the fake with rotating tokens, whose first
+read fails (known to fail: ``xfail``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
+import attrs
 import httpx
 import pytest
 
-from orderflow.calls import SetCheckoutFields
-from orderflow.errors import CentraError, CentraUnavailable, OrderflowError
+from orderflow.adapters.fake.centra import FakeCentra
+from orderflow.adapters.fake.faults import FaultPlan, LostAnswer
+from orderflow.adapters.fake.seed import SEED_ITEM, seed_details
+from orderflow.adapters.stores.memory import MemoryStore
+from orderflow.calls import CallKind, SetCheckoutFields
+from orderflow.errors import CentraError, CentraUnavailable, OrderflowError, OutcomeUnknown
+from orderflow.flow import State
+from orderflow.payment import RedirectAction
+from orderflow.service import CheckoutService
 from tests.unit.test_checkout_api_support import (
     KINDS,
     ROTATED,
@@ -126,3 +137,49 @@ def test_the_service_keeps_the_rotated_token_when_setting_the_method_fails(
         with pytest.raises(raised):
             shop.confirm(checkout.id, details())
         assert shop.get(checkout.id).token == ROTATED
+
+
+def _served_by(fake: FakeCentra) -> Handler:
+    """``fake``'s Checkout API as an ``httpx.MockTransport`` handler; a lost answer is a read
+    timeout, as a client sees it."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode().removeprefix("/api/checkout")
+        body = json.loads(request.content) if request.content else None
+        try:
+            answer = fake.serve_checkout_api(request.method, path, body, dict(request.headers))
+        except LostAnswer:
+            raise httpx.ReadTimeout("lost", request=request) from None
+        return httpx.Response(answer.status, json=answer.body, headers=answer.headers)
+
+    return handler
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="adapters/http/exchange.py retries a read with the token it first sent, not the one "
+    "the failed answer carried; once that token expired, Centra answers a new, empty session, "
+    "which the look-up reads as 'no order' of the paid selection (outside this adapter)",
+)
+def test_a_reconcile_whose_first_read_fails_never_reads_a_new_session_as_no_order() -> None:
+    plan = FaultPlan(3)
+    fake = FakeCentra.seeded(rotate_tokens=True, faults=plan)
+    with Api("sync", _served_by(fake)) as api:
+        service = CheckoutService(transport=api.client, store=MemoryStore())
+        checkout = service.open()
+        service.add_item(checkout.id, SEED_ITEM, 1)
+        service.confirm(checkout.id, attrs.evolve(seed_details(), payment_method="redirect-test"))
+        action = service.start_payment(checkout.id).payment_action
+        assert isinstance(action, RedirectAction)
+        fields = dict(parse_qsl(urlsplit(action.url).query))
+        plan.timeout_after(CallKind.PAYMENT_RESULT)  # the order is made, its answer lost
+        with pytest.raises(OutcomeUnknown):
+            service.complete_payment(checkout.id, fields)
+        reads = fake.calls[CallKind.READ_SELECTION]  # the plan counts the same requests
+        plan.clear().server_error(CallKind.READ_SELECTION, on_calls=[reads + 1])
+        assert len(fake.orders) == 1
+        try:
+            settled = service.reconcile(checkout.id)
+        except OutcomeUnknown:
+            return  # Centra could not say: the marker stays, as it must
+        assert settled.state is State.PAID  # never "no order at Centra"
