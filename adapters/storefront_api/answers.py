@@ -198,8 +198,8 @@ def _same(label: str, selection: str | None, shown: Mapping[str, Any]) -> None:
 
 @_kept_token
 def decode_created(label: str, status: int, body: Any, *, field: str) -> SelectionResponse:
-    """A new session's selection (``selection``, or a ``setCountryState`` payload); a token it
-    cannot be sent back with is a ``PayloadError`` (a later answer's is no token)."""
+    """A new session's selection (``selection``, or a ``setCountryState`` payload); no token,
+    or one it cannot be sent back with, is a ``PayloadError`` (a later answer's is no token)."""
     envelope = _opened(label, status, body)
     extensions = body.get("extensions")
     said = extensions.get("token") if isinstance(extensions, Mapping) else None
@@ -219,6 +219,9 @@ def decode_created(label: str, status: int, body: Any, *, field: str) -> Selecti
         shown = payload.get("selection")
     if not isinstance(shown, Mapping) or not isinstance(shown.get("id"), str):
         raise _malformed("no selection with an id")
+    if envelope.token is None:  # no later request of the session could be sent
+        problem = "no session token: a new session's answer carries the one to send next"
+        raise PayloadError("answer", [FieldProblem("$.extensions.token", problem)])
     return answers.decode_selection(label, 200, wire.cart(shown, envelope.token))
 
 

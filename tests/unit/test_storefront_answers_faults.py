@@ -471,3 +471,25 @@ def test_tax_rows_of_several_rates_add_up_to_the_cart_tax() -> None:
     assert totals is not None and totals.grand_total_price_tax is not None
     assert totals.grand_total_price_tax.amount == Decimal("696.43")
     assert totals.tax_percent is None  # no one rate is the cart's
+
+
+# --- a new session's answer must hand out its token -------------------------------------------
+
+
+@pytest.mark.parametrize("country", [None, "SE"], ids=["selection", "set-country"])
+def test_a_new_session_answered_without_a_token_opens_no_checkout(country: str | None) -> None:
+    # Every answer carries ``extensions.token``; a first answer without one left a checkout
+    # that no later request could be sent for (every call "needs the session's token").
+    fake = FakeCentra.seeded()
+
+    def edit(operation: str, body: Any) -> Any:
+        if operation in ("Selection", "SetCountry"):
+            del body["extensions"]["token"]
+        return body
+
+    with StorefrontApiClient(URL, SHARED, transport=_editing(fake, edit)) as client:
+        with pytest.raises(PayloadError, match=r"extensions\.token"):
+            client.send(CreateSelection(country=country))
+        if country is None:  # the service opens a checkout so
+            with pytest.raises(PayloadError):
+                CheckoutService(transport=client, store=MemoryStore()).open()
