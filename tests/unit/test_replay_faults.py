@@ -294,15 +294,10 @@ def test_card_data_and_the_card_holder_from_a_drop_in_are_redacted(tmp_path: Pat
         "cardNumber": "4111111111111111",
         "cvc": "737",
     }
-    address = {"company": "Jane Doe AB", "companyName": "Jane Doe AB", "houseExtension": "B2"}
     raw = record(
         tmp_path / "c.json",
         answering({"ok": True}),
-        (
-            "POST",
-            "/payment",
-            {"paymentMethodSpecificFields": {"paymentMethod": card}, "address": address},
-        ),
+        ("POST", "/payment", {"paymentMethodSpecificFields": {"paymentMethod": card}}),
     )
     for secret in (
         "CARDNUMBER",
@@ -312,8 +307,6 @@ def test_card_data_and_the_card_holder_from_a_drop_in_are_redacted(tmp_path: Pat
         "Jane Holder",
         "4111111111111111",
         "737",
-        "Jane Doe AB",
-        '"B2"',
     ):
         assert secret.encode() not in raw, secret
     body = json.loads(raw)["exchanges"][0]["request"]["body"]
