@@ -7,10 +7,11 @@ have been through the error table already (``orderflow.adapters.http.table``); t
   (the token was refused), any other a ``CentraError`` with the errors' messages, unless its
   GraphQL errors show that execution had started (``data``, or a ``path``): those are read as
   a 200's, below, since a status is no proof that a payment did not happen.
-- ``errors`` and no ``data`` key at all, none with a ``path`` (a request error, in the GraphQL
-  spec's words: the document, the operation or the variables were refused before anything
-  ran): ``CentraError`` 400 naming ``query``. Nothing was done, so this is a refusal for a
-  money call too.
+- ``errors`` and no ``data`` key at all, none with a ``path`` and none saying the server failed
+  (``extensions.code`` ``INTERNAL_SERVER_ERROR``, ``extensions.category`` ``internal``): a
+  request error, in the GraphQL spec's words (the document, the operation or the variables
+  were refused before anything ran): ``CentraError`` 400 naming ``query``. Nothing was done,
+  so this is a refusal for a money call too.
 - ``errors`` next to ``data`` (even ``null``), or with a ``path``: execution started and
   something failed while running (Centra may have acted): the table's ``FAILING`` outcome,
   ``OutcomeUnknown`` for a call that moves money and ``CentraUnavailable`` for another (a read
@@ -126,10 +127,23 @@ def _opened(label: str, status: int, body: Any) -> _Envelope:
 
 
 def _ran(body: Mapping[str, Any], errors: list[Mapping[str, Any]]) -> bool:
-    """Whether execution had started (GraphQL spec, "Response"): a request error, raised before
-    execution, comes without a ``data`` key; with ``data`` (even null), or an error naming a
-    field's ``path``, it had started."""
-    return "data" in body or any(e.get("path") for e in errors)
+    """Whether execution may have started (GraphQL spec, "Response"): a request error, raised
+    before execution, comes without a ``data`` key; with ``data`` (even null), an error naming a
+    field's ``path``, or one that says the server failed (``_INTERNAL``: it may have come after
+    the operation ran), it may have."""
+    return "data" in body or any(e.get("path") or _internal(e) for e in errors)
+
+
+_INTERNAL: Final = (("code", "INTERNAL_SERVER_ERROR"), ("category", "internal"))
+"""How an error says the server failed: Apollo's ``extensions.code``, graphql-php's
+``extensions.category``."""
+
+
+def _internal(error: Mapping[str, Any]) -> bool:
+    extensions = error.get("extensions")
+    if not isinstance(extensions, Mapping):
+        return False
+    return any(extensions.get(key) == value for key, value in _INTERNAL)
 
 
 def _failing(label: str, moves_money: bool, envelope: _Envelope) -> OrderflowError:

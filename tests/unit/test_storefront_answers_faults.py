@@ -493,3 +493,35 @@ def test_a_new_session_answered_without_a_token_opens_no_checkout(country: str |
         if country is None:  # the service opens a checkout so
             with pytest.raises(PayloadError):
                 CheckoutService(transport=client, store=MemoryStore()).open()
+
+
+# --- an error that says the server failed is no request error --------------------------------
+
+
+INTERNAL_ERRORS = pytest.mark.parametrize(
+    "error",
+    [
+        {"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}},
+        {"message": "Internal server error", "extensions": {"category": "internal"}},
+    ],
+    ids=["code", "category"],
+)
+
+
+@KINDS
+@pytest.mark.parametrize("call", [PAY_RESULT, START], ids=["payment-result", "payment"])
+@INTERNAL_ERRORS
+def test_an_internal_error_without_data_is_an_unknown_outcome_for_a_money_call(
+    kind: str, call: Call[Any], error: Any
+) -> None:
+    # No ``data`` key is how the GraphQL spec tells a request error, but an error that says
+    # the server failed (graphql-php's category, Apollo's code) may have come after the
+    # mutation ran: it does not say whether the payment happened.
+    assert isinstance(_outcome(kind, call, {"errors": [error], **EXT}), OutcomeUnknown)
+
+
+@KINDS
+@INTERNAL_ERRORS
+def test_an_internal_error_without_data_may_have_changed_the_cart(kind: str, error: Any) -> None:
+    got = _outcome(kind, AddItem("sel1", SEED_ITEM, 1, token="tok"), {"errors": [error], **EXT})
+    assert isinstance(got, CentraUnavailable) and got.token == "t2"
