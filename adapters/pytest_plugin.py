@@ -19,7 +19,8 @@ taken from the test file's folder), ``--record-mode`` (``none``, the default: re
 ``@pytest.mark.centra_cassette(path=None, record_mode=None, **options)`` sets a test's cassette
 and mode. Recording needs the Centra to record from: ``--centra-base-url URL`` (and
 ``--centra-api-key KEY``). Folders are created when recording; clients are closed when the test
-ends, which writes what was recorded. A missing cassette in mode ``none`` fails the test saying
+ends, which writes what was recorded (so two clients of one test cannot record into one
+cassette). A missing cassette in mode ``none`` fails the test saying
 how to record it.
 """
 
@@ -105,6 +106,7 @@ class _Cassettes:
         self._base_url = config.getoption("centra_base_url", None)
         self._api_key = config.getoption("centra_api_key", None)
         self._folder = Path(str(request.path)).parent
+        self._recording: set[Path] = set()
 
     def default_path(self) -> Path:
         module = Path(str(self._request.path)).stem
@@ -119,14 +121,24 @@ class _Cassettes:
     ) -> tuple[Path, dict[str, Any]]:
         # The marker holds for every client the test opens, not only the first.
         marked = dict(self._marked)
-        given = path or marked.pop("path", None) or self._marked_path
+        marked_path, marked_mode = marked.pop("path", None), marked.pop("record_mode", None)
+        given = path or marked_path or self._marked_path
         target = Path(given) if given else self.default_path()
         if not target.is_absolute():
             target = self._folder / target
-        mode: Mode = record_mode or marked.pop("record_mode", None) or self._default_mode or "none"
+        mode: Mode = record_mode or marked_mode or self._default_mode or "none"
         if mode not in MODES:
             raise pytest.UsageError(f"{MARKER}: record_mode {mode!r} is not one of {MODES}")
         merged = {**marked, **options, "mode": mode}
+        if mode != "none" and not (mode == "once" and target.is_file()):
+            # Each client writes the cassette as it closes: the last would replace the others'.
+            if target.resolve() in self._recording:
+                pytest.fail(
+                    f"{target.name} is already open for recording in this test: give each "
+                    "client its own cassette (centra_cassette(path=...))",
+                    pytrace=False,
+                )
+            self._recording.add(target.resolve())
         if mode == "none" and not target.is_file():
             pytest.fail(
                 f"no cassette {target}: record it with --record-mode once "

@@ -207,7 +207,39 @@ def test_the_marked_cassette_serves_every_client_the_test_opens(tmp_path: Path) 
         def test_two_shoppers(centra_cassette):
             for _ in range(2):
                 CheckoutService(transport=centra_cassette(), store=MemoryStore()).open()
+
+
+        @pytest.mark.centra_cassette(path="elsewhere.json", record_mode="all")
+        def test_a_path_and_mode_given_override_the_markers(centra_cassette):
+            client = centra_cassette("seed.json", record_mode="none")
+            CheckoutService(transport=client, store=MemoryStore()).open()
         """,
     )
     done = pytest_run(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_second_client_recording_into_the_same_cassette_fails_instead_of_losing_one(
+    tmp_path: Path, centra: str
+) -> None:
+    # Each client writes the cassette when it closes: the last would silently replace the
+    # exchanges of the first.
+    write(
+        tmp_path,
+        "test_two.py",
+        f"""
+        import pytest
+        from orderflow.adapters.stores import MemoryStore
+        from orderflow.service import CheckoutService
+
+
+        @pytest.mark.centra_cassette(path="two.json", record_mode="all",
+                                     base_url={centra!r}, api_key={KEY!r})
+        def test_two_shoppers(centra_cassette):
+            for _ in range(2):
+                CheckoutService(transport=centra_cassette(), store=MemoryStore()).open()
+        """,
+    )
+    done = pytest_run(tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "two.json is already open for recording in this test" in done.stdout
