@@ -254,14 +254,22 @@ class Redactor:
         """A copy of the headers with the secret ones' values replaced."""
         return {
             name: (
-                [self.placeholder(name, v) for v in values_of(value)]
+                [self._header(name, v) for v in values_of(value)]
                 if isinstance(value, list)
-                else self.placeholder(name, value)
+                else self._header(name, value)
             )
             if self.redaction.is_secret_header(name)
             else value
             for name, value in headers.items()
         }
+
+    def _header(self, name: str, value: str) -> Any:
+        placeholder = self.placeholder(name, value)
+        scheme, _, credential = value.partition(" ")
+        if scheme.isalpha() and credential and " " not in credential:
+            # "Bearer <token>": the token alone may show elsewhere (an error naming it).
+            self.placeholder(name, credential)
+        return placeholder
 
     def body(self, body: Body) -> Body:
         """The body with its secret fields replaced (JSON bodies; others are kept)."""

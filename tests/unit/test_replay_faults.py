@@ -338,3 +338,17 @@ def test_secrets_in_a_payment_forms_html_and_script_are_redacted(tmp_path: Path)
     assert "name='email' value='<redacted:email:1>'" in html
     assert 'name="lang" value="sv"' in html and 'lang: "sv"' in html
     assert '"client_token": "<redacted:client_token:1>"' in html
+
+
+def test_a_bearer_tokens_credential_is_redacted_wherever_else_it_shows(tmp_path: Path) -> None:
+    # The header is redacted whole ("Bearer ..."); the token alone may come back in a body.
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"message": "session sess-9f8e7d6c5b has expired"})
+
+    transport = ReplayTransport(tmp_path / "c.json", mode="all", inner=httpx.MockTransport(handler))
+    with httpx.Client(transport=transport, base_url="https://api.test") as client:
+        client.post("/graphql", json={}, headers={"Authorization": "Bearer sess-9f8e7d6c5b"})
+    raw = (tmp_path / "c.json").read_bytes()
+    assert b"sess-9f8e7d6c5b" not in raw
+    headers = json.loads(raw)["exchanges"][0]["request"]["headers"]
+    assert headers["authorization"] == "<redacted:authorization:1>"
