@@ -10,7 +10,8 @@ a core error raised from an answer has it as ``error.token``): the service keeps
 A call carried by several requests (``SetCheckoutFields``) sends each with the token the last
 answer gave; when a later request fails (a 502, a refusal without a token, a lost answer), its
 ``CentraError`` or ``CentraUnavailable`` carries the newest token the call was handed, unless
-it has one of its own.
+it has one of its own. A busy or failing answer (a 429, a 5xx) has a token too: its
+``CentraUnavailable`` carries it, and a read retried after it is sent with it.
 Each call also sends an ``X-Correlation-ID`` (the same on its retries and on every request of
 the call), fresh per call unless ``correlation_id`` makes them; the HTTP log line has it in
 ``centra_correlation_id`` and shows no token, secret or id of the path.
@@ -23,14 +24,16 @@ payment call (``StartPayment``, ``PaymentResult``) anything but a definitive ans
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Generator, Mapping
-from typing import Any, TypeVar, Unpack
+from typing import Any, Final, TypeVar, Unpack
 
 import httpx
 
-from orderflow.adapters.checkout_api import dialect
+from orderflow.adapters.checkout_api import answers, dialect
+from orderflow.adapters.http.body import Body, BrokenBody
 from orderflow.adapters.http.client import (
     DEFAULT_DEADLINE,
     DEFAULT_TIMEOUT,
@@ -40,8 +43,16 @@ from orderflow.adapters.http.client import (
     HttpClient,
     HttpOptions,
 )
-from orderflow.adapters.http.exchange import Reply, Step, WireRequest, keeping_newest_token
+from orderflow.adapters.http.exchange import (
+    Read,
+    Reply,
+    Send,
+    Step,
+    WireRequest,
+    keeping_newest_token,
+)
 from orderflow.calls import Call
+from orderflow.errors import CentraUnavailable
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -71,6 +82,67 @@ def _dialect(correlation_id: Callable[[], str]) -> Callable[[Call[Any]], WireReq
 def _token_of(request: httpx.Request) -> str | None:
     token: str | None = request.headers.get(dialect.TOKEN_HEADER)
     return token
+
+
+_TOKEN_BODY_BYTES: Final = 64 * 1024
+"""The most of a failed answer's body read again for its token (an error body is small)."""
+
+
+def _answered_token(response: httpx.Response, chunks: list[bytes]) -> str | None:
+    """The session token an answer's body carries (``chunks``: its raw body as read), if it
+    has one that can be sent back; ``None`` for any body that does not say."""
+    try:
+        if response.is_stream_consumed:  # built in process with content=: httpx read it
+            body = Body(None, max_wire=_TOKEN_BODY_BYTES, max_decoded=_TOKEN_BODY_BYTES)
+            body.feed(response.content)
+        else:
+            encoding = response.headers.get("content-encoding")
+            body = Body(encoding, max_wire=_TOKEN_BODY_BYTES, max_decoded=_TOKEN_BODY_BYTES)
+            for chunk in chunks:
+                body.feed(chunk)
+        parsed = json.loads(body.finish())
+    except (BrokenBody, ValueError, RecursionError):
+        return None
+    token = parsed.get("token") if isinstance(parsed, dict) else None
+    return token if isinstance(token, str) and answers.sendable(token) else None
+
+
+def _keeping_answered_token(life: Generator[Step, Reply, T]) -> Generator[Step, Reply, T]:
+    """A call's ``life``, keeping the token of every answer that fails on its status (a 429, a
+    5xx: the table decides those without the dialect, so nothing else reads their body): a
+    retry is sent with it instead of the token the failed attempt was sent with, and the
+    ``CentraUnavailable`` the call ends with carries it (the service keeps it). Every Checkout
+    API answer has a token and any may hand out a new one; the one it replaces may expire at
+    the next use, and a request with an expired token starts a new, empty session."""
+    response: httpx.Response | None = None
+    chunks: list[bytes] = []
+    answered: str | None = None
+    try:
+        step = next(life)
+        while True:
+            if isinstance(step, Send):
+                if response is not None and not response.is_success:  # a retry: its token
+                    answered = _answered_token(response, chunks) or answered
+                response, chunks = None, []
+                if answered is not None and dialect.TOKEN_HEADER in step.request.headers:
+                    step.request.headers[dialect.TOKEN_HEADER] = answered
+            reply = yield step
+            if isinstance(step, Send) and isinstance(reply, httpx.Response):
+                response = reply
+            elif isinstance(step, Read) and isinstance(reply, bytes):
+                chunks.append(reply)
+            step = life.send(reply)
+    except StopIteration as done:
+        answer: T = done.value
+        return answer
+    except CentraUnavailable as error:
+        if response is not None and not response.is_success:
+            answered = _answered_token(response, chunks) or answered
+        if error.token is None and answered is not None:
+            error.token = answered
+        raise
+    finally:
+        life.close()
 
 
 def _headers(base_url: str, secret: str | None) -> list[tuple[str, str]]:
@@ -128,7 +200,8 @@ class CheckoutApiClient(HttpClient):
     def _exchange(
         self, call: Call[T], build_request: Callable[..., httpx.Request]
     ) -> Generator[Step, Reply, T]:
-        return keeping_newest_token(super()._exchange(call, build_request), _token_of)
+        life = _keeping_answered_token(super()._exchange(call, build_request))
+        return keeping_newest_token(life, _token_of)
 
 
 class AsyncCheckoutApiClient(AsyncHttpClient):
@@ -164,4 +237,5 @@ class AsyncCheckoutApiClient(AsyncHttpClient):
     def _exchange(
         self, call: Call[T], build_request: Callable[..., httpx.Request]
     ) -> Generator[Step, Reply, T]:
-        return keeping_newest_token(super()._exchange(call, build_request), _token_of)
+        life = _keeping_answered_token(super()._exchange(call, build_request))
+        return keeping_newest_token(life, _token_of)
