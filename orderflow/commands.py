@@ -730,7 +730,10 @@ class CheckoutCommands:
         """Centra's receipt if the selection became an order, its cart if not, else ``None``.
 
         ``None`` means Centra could not say (unreachable, an error, an answer that does not
-        decode): the outcome stays unknown.
+        decode): the outcome stays unknown. So does a selection without one line, when the
+        checkout's had lines: a dialect that names the selection by its session's token is
+        answered an empty new session once Centra no longer knows the token (it expired while
+        the shopper was at the provider), which says nothing of the selection paid for.
         """
         assert checkout.selection_id is not None
         try:
@@ -738,6 +741,8 @@ class CheckoutCommands:
                 checkout.selection_id, token=checkout.token
             )
         except OrderflowError:
+            return None
+        if isinstance(found, SelectionResponse) and not found.selection.items and checkout.items:
             return None
         return found
 
