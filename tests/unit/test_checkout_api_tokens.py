@@ -155,6 +155,17 @@ def _served_by(fake: FakeCentra) -> Handler:
     return handler
 
 
+def at_the_return_page(service: CheckoutService) -> tuple[str, dict[str, str]]:
+    """A checkout paying by redirect, its shopper back from the provider: its id and the
+    fields the return page posts."""
+    checkout = service.open()
+    service.add_item(checkout.id, SEED_ITEM, 1)
+    service.confirm(checkout.id, attrs.evolve(seed_details(), payment_method="redirect-test"))
+    action = service.start_payment(checkout.id).payment_action
+    assert isinstance(action, RedirectAction)
+    return checkout.id, dict(parse_qsl(urlsplit(action.url).query))
+
+
 def test_a_reconcile_whose_first_read_fails_never_reads_a_new_session_as_no_order() -> None:
     # The read is retried after the 503: with the token the 503 carried, not the one the lost
     # payment result replaced (its last use went on the 503); with that one, Centra answers a
@@ -163,20 +174,15 @@ def test_a_reconcile_whose_first_read_fails_never_reads_a_new_session_as_no_orde
     fake = FakeCentra.seeded(rotate_tokens=True, faults=plan)
     with Api("sync", _served_by(fake)) as api:
         service = CheckoutService(transport=api.client, store=MemoryStore())
-        checkout = service.open()
-        service.add_item(checkout.id, SEED_ITEM, 1)
-        service.confirm(checkout.id, attrs.evolve(seed_details(), payment_method="redirect-test"))
-        action = service.start_payment(checkout.id).payment_action
-        assert isinstance(action, RedirectAction)
-        fields = dict(parse_qsl(urlsplit(action.url).query))
+        checkout_id, fields = at_the_return_page(service)
         plan.timeout_after(CallKind.PAYMENT_RESULT)  # the order is made, its answer lost
         with pytest.raises(OutcomeUnknown):
-            service.complete_payment(checkout.id, fields)
+            service.complete_payment(checkout_id, fields)
         reads = fake.calls[CallKind.READ_SELECTION]  # the plan counts the same requests
         plan.clear().server_error(CallKind.READ_SELECTION, on_calls=[reads + 1])
         assert len(fake.orders) == 1
         try:
-            settled = service.reconcile(checkout.id)
+            settled = service.reconcile(checkout_id)
         except OutcomeUnknown:
             return  # Centra could not say: the marker stays, as it must
         assert settled.state is State.PAID  # never "no order at Centra"
@@ -217,15 +223,10 @@ def test_a_payment_result_busy_twice_keeps_the_session_and_pays_on_the_third_try
     fake = FakeCentra.seeded(rotate_tokens=True, faults=plan)
     with Api("sync", _served_by(fake)) as api:
         service = CheckoutService(transport=api.client, store=MemoryStore())
-        checkout = service.open()
-        service.add_item(checkout.id, SEED_ITEM, 1)
-        service.confirm(checkout.id, attrs.evolve(seed_details(), payment_method="redirect-test"))
-        action = service.start_payment(checkout.id).payment_action
-        assert isinstance(action, RedirectAction)
-        fields = dict(parse_qsl(urlsplit(action.url).query))
+        checkout_id, fields = at_the_return_page(service)
         plan.status(CallKind.PAYMENT_RESULT, 429, 1, on_calls=[1, 2])
         for _ in range(2):  # Centra did not act: the shopper's return page tries again
             with pytest.raises(CentraUnavailable, match="did not act"):
-                service.complete_payment(checkout.id, fields)
-        paid = service.complete_payment(checkout.id, fields)
+                service.complete_payment(checkout_id, fields)
+        paid = service.complete_payment(checkout_id, fields)
     assert paid.state is State.PAID and len(fake.orders) == 1

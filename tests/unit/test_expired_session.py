@@ -9,42 +9,36 @@ order": Centra may well hold the order, so the outcome stays unknown and nothing
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
-
 import attrs
 import pytest
 
 from orderflow.adapters.fake.centra import FakeCentra
 from orderflow.adapters.fake.faults import FaultPlan
-from orderflow.adapters.fake.seed import SEED_ITEM, seed_details
 from orderflow.adapters.stores.memory import MemoryStore
 from orderflow.calls import CallKind
 from orderflow.errors import OutcomeUnknown
 from orderflow.flow import State
-from orderflow.payment import RedirectAction
 from orderflow.service import CheckoutService
 from tests.unit.test_checkout_api_support import Api
-from tests.unit.test_checkout_api_tokens import _served_by
+from tests.unit.test_checkout_api_tokens import _served_by, at_the_return_page
+
+EXPIRED = "0" * 32
+"""The token the checkout holds once its session expired: one Centra no longer knows."""
 
 
 def _lost_payment_then_expired_session(
     fake: FakeCentra, plan: FaultPlan, store: MemoryStore, service: CheckoutService
 ) -> tuple[str, dict[str, str]]:
-    checkout = service.open()
-    service.add_item(checkout.id, SEED_ITEM, 1)
-    service.confirm(checkout.id, attrs.evolve(seed_details(), payment_method="redirect-test"))
-    action = service.start_payment(checkout.id).payment_action
-    assert isinstance(action, RedirectAction)
-    fields = dict(parse_qsl(urlsplit(action.url).query))
+    checkout_id, fields = at_the_return_page(service)
     plan.timeout_after(CallKind.PAYMENT_RESULT)  # the order is made, its answer lost
     with pytest.raises(OutcomeUnknown):
-        service.complete_payment(checkout.id, fields)
+        service.complete_payment(checkout_id, fields)
     plan.clear()
     assert len(fake.orders) == 1
     # The session expires: Centra no longer knows the token the checkout holds.
-    stored = store.load(checkout.id)
-    store.save(attrs.evolve(stored, token="0" * 32), stored.version)
-    return checkout.id, fields
+    stored = store.load(checkout_id)
+    store.save(attrs.evolve(stored, token=EXPIRED), stored.version)
+    return checkout_id, fields
 
 
 def test_reconcile_on_an_expired_session_leaves_the_outcome_unknown() -> None:
@@ -59,7 +53,7 @@ def test_reconcile_on_an_expired_session_leaves_the_outcome_unknown() -> None:
     kept = store.load(checkout_id)
     assert kept.state is State.PAYMENT_PENDING
     assert kept.outcome_unknown is CallKind.PAYMENT_RESULT  # never "no order at Centra"
-    assert kept.token == "0" * 32  # a new session's token is not the checkout's
+    assert kept.token == EXPIRED  # a new session's token is not the checkout's
 
 
 def test_a_payment_retried_on_an_expired_session_sends_nothing_again() -> None:
