@@ -31,6 +31,7 @@ from orderflow.calls import (
     SetCheckoutFields,
     StartPayment,
 )
+from orderflow.checkout import Checkout
 from orderflow.errors import (
     CentraError,
     CentraUnavailable,
@@ -157,12 +158,7 @@ def test_a_payment_result_that_does_not_decode_keeps_the_payment_unsettled(kind:
 
     with StorefrontApiClient(URL, SHARED, transport=httpx.MockTransport(handler)) as client:
         shop = CheckoutService(transport=client, store=MemoryStore())
-        checkout = shop.open()
-        shop.add_item(checkout.id, SEED_ITEM, 1)
-        shop.confirm(checkout.id, seed_details())
-        shop.start_payment(checkout.id)
-        with pytest.raises(OutcomeUnknown):
-            shop.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
+        checkout = _payment_result_unknown(shop)
         now = shop.get(checkout.id)
     assert now.outcome_unknown is CallKind.PAYMENT_RESULT  # asked again, never declined
     assert now.state is State.PAYMENT_PENDING
@@ -362,12 +358,7 @@ def test_a_reconciling_read_that_shows_the_order_is_the_receipt_despite_errors_e
         URL, SHARED, transport=httpx.MockTransport(handler), retries=0
     ) as client:
         shop = CheckoutService(transport=client, store=MemoryStore())
-        checkout = shop.open()
-        shop.add_item(checkout.id, SEED_ITEM, 1)
-        shop.confirm(checkout.id, seed_details())
-        shop.start_payment(checkout.id)
-        with pytest.raises(OutcomeUnknown):
-            shop.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
+        checkout = _payment_result_unknown(shop)
         settled = shop.reconcile(checkout.id)
     assert settled.state is State.PAID and settled.receipt is not None
     assert settled.receipt.order == "588"
@@ -525,3 +516,14 @@ def test_an_internal_error_without_data_is_an_unknown_outcome_for_a_money_call(
 def test_an_internal_error_without_data_may_have_changed_the_cart(kind: str, error: Any) -> None:
     got = _outcome(kind, AddItem("sel1", SEED_ITEM, 1, token="tok"), {"errors": [error], **EXT})
     assert isinstance(got, CentraUnavailable) and got.token == "t2"
+
+
+def _payment_result_unknown(shop: CheckoutService) -> Checkout:
+    """A checkout taken to its payment result, whose outcome the answer left unknown."""
+    checkout = shop.open()
+    shop.add_item(checkout.id, SEED_ITEM, 1)
+    shop.confirm(checkout.id, seed_details())
+    shop.start_payment(checkout.id)
+    with pytest.raises(OutcomeUnknown):
+        shop.complete_payment(checkout.id, SEED_PAYMENT_FIELDS)
+    return checkout
